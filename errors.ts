@@ -1,0 +1,119 @@
+/**
+ * Error classes thrown by the pool and the proxy.
+ *
+ * Every error of this module extends {@linkcode PPPError}, so one `catch`
+ * with `instanceof PPPError` tells "the pool said no" from an error of your
+ * own code or of the objects it pools.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error this module throws.
+ *
+ * @example Telling our errors from others
+ * ```ts
+ * import { PPPError, Pool } from "@ppp/proxy-pattern-pool";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const pool = new Pool({ fun: () => ({}), minSize: 0 });
+ * await pool.shutdown();
+ * await assertRejects(() => pool.get(), PPPError);
+ * ```
+ */
+export class PPPError extends Error {
+  /**
+   * Constructs a new instance.
+   *
+   * @param message What happened and what to do about it.
+   * @param options `cause` of the error, if any.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PPPError";
+  }
+}
+
+/**
+ * A {@linkcode Pool} refused a request: it is shut down, or the request is
+ * invalid in the pool's current state.
+ *
+ * @example Getting from a pool that was shut down
+ * ```ts
+ * import { Pool, PoolError } from "@ppp/proxy-pattern-pool";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const pool = new Pool({ fun: () => ({}), minSize: 0 });
+ * await pool.shutdown();
+ * await assertRejects(() => pool.get(), PoolError, "shut down");
+ * ```
+ */
+export class PoolError extends PPPError {
+  /**
+   * Constructs a new instance.
+   *
+   * @param message What happened and what to do about it.
+   * @param options `cause` of the error, if any.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PoolError";
+  }
+}
+
+/**
+ * A {@linkcode Pool} could not hand out an object within the timeout.
+ *
+ * When creating objects failed while the caller waited, `cause` holds the
+ * last creation error: it answers "why did it time out?".
+ *
+ * @example A full pool and a short timeout
+ * ```ts
+ * import { Pool, TimeoutError } from "@ppp/proxy-pattern-pool";
+ * import { assertRejects } from "@std/assert";
+ *
+ * const pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
+ * const held = await pool.get();
+ * await assertRejects(() => pool.get({ timeout: 10 }), TimeoutError);
+ * await pool.ret(held);
+ * await pool.shutdown();
+ * ```
+ */
+export class TimeoutError extends PoolError {
+  /**
+   * Constructs a new instance.
+   *
+   * @param message What happened and what to do about it.
+   * @param options `cause` of the error: the last creation error, if any.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * A {@linkcode Proxy} was used in a way its state does not allow, such as
+ * reading a member before any object or function was set.
+ *
+ * @example Touching a proxy to nothing
+ * ```ts
+ * import { Proxy, ProxyError } from "@ppp/proxy-pattern-pool";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const db = new Proxy<{ query(sql: string): string }>();
+ * assertThrows(() => db.query("SELECT 1"), ProxyError);
+ * ```
+ */
+export class ProxyError extends PPPError {
+  /**
+   * Constructs a new instance.
+   *
+   * @param message What happened and what to do about it.
+   * @param options `cause` of the error, if any.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProxyError";
+  }
+}
