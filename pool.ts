@@ -656,10 +656,14 @@ export class Pool<T> implements AsyncDisposable {
       this.#naborts++;
       return Promise.reject(signal.reason);
     }
-    const timeout = options?.timeout ?? this.#timeout;
     if (options?.timeout !== undefined) {
-      checkOptionalMillis("timeout", options.timeout, "get an object");
+      try {
+        checkOptionalMillis("timeout", options.timeout, "get an object");
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
+    const timeout = options?.timeout ?? this.#timeout;
     if (this.#waiters.size === 0) {
       const now = performance.now();
       const slot = this.#takeAvail(now);
@@ -672,7 +676,8 @@ export class Pool<T> implements AsyncDisposable {
         this.#deliver(w, slot);
         return w.promise;
       }
-      if (this.#hasRoom()) {
+      // while creations fail, callers queue for the backed-off attempts
+      if (this.#failures === 0 && this.#hasRoom()) {
         const w = this.#newWaiter(now, timeout, signal);
         this.#startCreation(w);
         return w.promise;
@@ -1067,7 +1072,7 @@ export class Pool<T> implements AsyncDisposable {
 
   #handTo(w: Waiter<T>, slot: Slot<T>, now: number): void {
     this.#lend(slot, now);
-    if (w.queued || w.since !== now) this.#recordWait(now - w.since);
+    this.#recordWait(now - w.since);
     this.#settle(w);
     w.resolve(slot.obj);
   }
@@ -1147,14 +1152,18 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   // Starts the creations the pool needs: one per waiter not yet covered by
-  // a background creation, and enough to reach minSize; within maxSize and
-  // not while backing off after failures (unless `force`, from fill()).
+  // a background creation, and enough to reach minSize; within maxSize. After
+  // failures, not before the back-off delay and one attempt at a time, until
+  // one succeeds (`force`, from fill(), skips the delay).
   #replenish(force: boolean): void {
     if (this.#shutdown) return;
     if (this.#backoffTimer !== undefined && !force) return;
     const forWaiters = this.#waiters.size - this.#nbackground;
     const forMin = this.#minSize - this.#nobjs - this.#ncreating;
     let need = Math.max(forWaiters, forMin);
+    if (this.#failures > 0 && !force) {
+      need = Math.min(need, 1 - this.#nbackground);
+    }
     while (need-- > 0 && this.#hasRoom()) this.#startCreation(undefined);
   }
 
@@ -1212,6 +1221,8 @@ export class Pool<T> implements AsyncDisposable {
     this.#log.debug("Pool {pool}: created {obj}", { obj: this.#trace(obj, n) });
     if (owner !== undefined && !owner.settled) this.#deliver(owner, slot);
     else await this.#release(slot, now);
+    // after a recovery, waiters that queued meanwhile need creations
+    this.#replenish(false);
   }
 
   #creationFailed(
@@ -1228,16 +1239,14 @@ export class Pool<T> implements AsyncDisposable {
       err,
     });
     this.#onDrain?.();
+    this.#backOff();
     if (owner !== undefined && !owner.settled) {
       this.#settle(owner);
       owner.reject(err);
-      this.#replenish(false);
-    } else {
-      this.#backOff();
     }
   }
 
-  // After a background failure, waits before the next background attempt:
+  // After a failure, waits before the next background attempt:
   // exponential back-off with full jitter, so a dead server costs a bounded
   // number of attempts per second, not a busy loop.
   #backOff(): void {
