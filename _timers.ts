@@ -1,12 +1,18 @@
-// Timers the pool owns must never keep the process alive: housekeeping and
-// retry back-off are background work (SPEC semantic 11).
+// The pool's own timers (housekeeping, retry back-off) must not keep the
+// process alive while nobody waits on the pool (SPEC semantic 11), but must
+// while a caller waits for what they will bring (else Deno ends the event
+// loop under a pending `await pool.get()`).
 
-/** Marks a timer as not keeping the process alive, in Deno and in Node. */
-export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
-  if (typeof timer === "number") {
-    // Deno before 2.8 and browsers-like hosts: numeric ids.
-    if (typeof Deno !== "undefined") Deno.unrefTimer(timer);
-  } else {
-    (timer as { unref?: () => void }).unref?.();
-  }
+type Timer = ReturnType<typeof setTimeout>;
+
+/** Lets the process exit even though `timer` is pending. */
+export function unrefTimer(timer: Timer): void {
+  if (typeof timer === "number") Deno.unrefTimer(timer);
+  else (timer as { unref(): void }).unref();
+}
+
+/** Makes a pending `timer` keep the process alive again. */
+export function refTimer(timer: Timer): void {
+  if (typeof timer === "number") Deno.refTimer(timer);
+  else (timer as { ref(): void }).ref();
 }

@@ -16,7 +16,7 @@ import type {
 } from "./hooks.ts";
 import { InstanceLog, isLogLevel } from "./_log.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
-import { unrefTimer } from "./_timers.ts";
+import { refTimer, unrefTimer } from "./_timers.ts";
 import {
   checkFunction,
   checkInteger,
@@ -438,6 +438,7 @@ export class Pool<T> implements AsyncDisposable {
   #failures = 0; // consecutive background creation failures
   #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #hkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timersHeld = false; // our timers keep the process alive (callers wait)
   #hkRunning: Promise<void> | undefined = undefined;
   #hkLast: number | undefined = undefined;
   #hkTime = 0;
@@ -696,6 +697,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#nwaits++;
     this.#waiters.push(w);
     this.#replenish(false);
+    if (!this.#timersHeld) this.#holdTimers(true);
     return w.promise;
   }
 
@@ -1052,6 +1054,7 @@ export class Pool<T> implements AsyncDisposable {
   #settle(w: Waiter<T>): void {
     w.settled = true;
     this.#waiters.remove(w);
+    if (this.#timersHeld && this.#waiters.size === 0) this.#holdTimers(false);
     if (w.timer !== undefined) clearTimeout(w.timer);
     if (w.onAbort !== undefined) {
       w.signal!.removeEventListener("abort", w.onAbort);
@@ -1261,7 +1264,16 @@ export class Pool<T> implements AsyncDisposable {
       this.#backoffTimer = undefined;
       this.#replenish(false);
     }, wait);
-    unrefTimer(this.#backoffTimer);
+    if (!this.#timersHeld) unrefTimer(this.#backoffTimer);
+  }
+
+  // While callers wait, housekeeping and back-off may be what serves them
+  // (a kill, a retry): their timers then keep the process alive.
+  #holdTimers(hold: boolean): void {
+    this.#timersHeld = hold;
+    for (const timer of [this.#hkTimer, this.#backoffTimer]) {
+      if (timer !== undefined) hold ? refTimer(timer) : unrefTimer(timer);
+    }
   }
 
   // ---- removal ----
@@ -1307,7 +1319,7 @@ export class Pool<T> implements AsyncDisposable {
         this.#scheduleHk();
       });
     }, this.#hkDelay);
-    unrefTimer(this.#hkTimer);
+    if (!this.#timersHeld) unrefTimer(this.#hkTimer);
   }
 
   async #housekeep(): Promise<void> {
@@ -1342,7 +1354,7 @@ export class Pool<T> implements AsyncDisposable {
       for (let s: Slot<T> | undefined = head; s; s = s.dup) held.push(s);
     }
     for (const slot of held) {
-      const heldFor = now - slot.lastGet;
+      const heldFor = Math.round(now - slot.lastGet);
       if (kill > 0 && heldFor >= kill) {
         this.#nkilled++;
         this.#unlend(slot);
