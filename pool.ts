@@ -1098,7 +1098,9 @@ export class Pool<T> implements AsyncDisposable {
         return;
       }
     }
-    if (this.#getter !== undefined) await this.#runHook("getter", slot.obj);
+    if (this.#getter !== undefined) {
+      await this.#runHook("getter", slot.obj, slot.n);
+    }
     if (w.settled || this.#shutdown) {
       // the caller gave up meanwhile: the object is not lost
       void this.#recycle(slot, performance.now());
@@ -1115,7 +1117,7 @@ export class Pool<T> implements AsyncDisposable {
   // ---- return ----
 
   async #retThenRecycle(slot: Slot<T>): Promise<void> {
-    await this.#runHook("retter", slot.obj);
+    await this.#runHook("retter", slot.obj, slot.n);
     await this.#recycle(slot, performance.now());
   }
 
@@ -1205,7 +1207,7 @@ export class Pool<T> implements AsyncDisposable {
       } catch (err) {
         // the object exists: close it before its slot is freed
         if (this.#closer !== undefined) {
-          await this.#runHook("closer", obj);
+          await this.#runHook("closer", obj, n);
         }
         return this.#creationFailed(owner, err, "opener");
       }
@@ -1291,7 +1293,9 @@ export class Pool<T> implements AsyncDisposable {
       this.#removed();
       return RESOLVED;
     }
-    const p = this.#runHook("closer", slot.obj).then(() => this.#removed());
+    const p = this.#runHook("closer", slot.obj, slot.n).then(() =>
+      this.#removed()
+    );
     this.#closings.add(p);
     p.finally(() => this.#closings.delete(p));
     return p;
@@ -1532,7 +1536,11 @@ export class Pool<T> implements AsyncDisposable {
 
   // ---- hooks ----
 
-  async #runHook(name: "getter" | "retter" | "closer", obj: T): Promise<void> {
+  async #runHook(
+    name: "getter" | "retter" | "closer",
+    obj: T,
+    n: number,
+  ): Promise<void> {
     const hook = name === "getter"
       ? this.#getter
       : name === "retter"
@@ -1544,7 +1552,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#hookErrors++;
       this.#log.error("Pool {pool}: {hook} failed on {obj}: {err}", {
         hook: name,
-        obj: this.#trace(obj),
+        obj: this.#trace(obj, n),
         err,
       });
     }
