@@ -29,6 +29,7 @@ export type {
 export {
   type GetOptions,
   Lease,
+  type LogLevel,
   type ObjectStats,
   Pool,
   type PoolOptions,

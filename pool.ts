@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { LogLevel } from "@logtape/logtape";
 import { PoolError, TimeoutError } from "./errors.ts";
 import type {
   FunHook,
@@ -23,6 +22,25 @@ import {
   checkMillis,
   checkOptionalMillis,
 } from "./_validate.ts";
+
+/**
+ * LogTape's level names, lowest first, as taken by the `logLevel` options.
+ *
+ * @example Only errors from this pool
+ * ```ts
+ * import { type LogLevel, Pool } from "@ppp/proxy-pattern-pool";
+ *
+ * const logLevel: LogLevel = "error";
+ * await using pool = new Pool({ fun: () => ({}), minSize: 0, logLevel });
+ * ```
+ */
+export type LogLevel =
+  | "trace"
+  | "debug"
+  | "info"
+  | "warning"
+  | "error"
+  | "fatal";
 
 /** Options of {@linkcode Pool}. Every duration is in milliseconds. */
 export interface PoolOptions<T> {
@@ -201,16 +219,25 @@ export interface PoolStats {
   id: number;
   /** When the pool was constructed (ISO 8601). */
   started: string;
+  /** The `minSize` option. */
   minSize: number;
+  /** The `maxSize` option (`0`: no limit). */
   maxSize: number;
+  /** The `maxUse` option (`0`: no limit). */
   maxUse: number;
+  /** The `timeout` option; `null` waits forever. */
   timeout: number | null;
   /** Housekeeping delay; `0` when there is no housekeeping. */
   hkDelay: number;
+  /** The `maxAvailDelay` option. */
   maxAvailDelay: number;
+  /** The `maxUsingDelayKill` option. */
   maxUsingDelayKill: number;
+  /** The `maxUsingDelay` option (Python's name). */
   maxUsingDelayWarn: number;
+  /** The `maxLifetime` option. */
   maxLifetime: number;
+  /** The `healthFreq` option. */
   healthFreq: number;
   /** Epoch milliseconds when the snapshot was taken. */
   now: number;
@@ -226,8 +253,11 @@ export interface PoolStats {
   relHkLast: number | null;
   /** Average duration of a housekeeping round. */
   timePerHk: number;
+  /** Whether `shutdown()` was called. */
   shutdown: boolean;
+  /** Each available object. */
   avail: ObjectStats[];
+  /** Each object handed out. */
   using: ObjectStats[];
   /** Objects alive: available, handed out, or in a hook. */
   nobjs: number;
@@ -255,12 +285,17 @@ export interface PoolStats {
   nhealth: number;
   /** Health checks failed (false, thrown, or hung). */
   badHealth: number;
+  /** Housekeeping rounds run. */
   hkRounds: number;
+  /** Housekeeping rounds that failed (a bug of ours if ever > 0). */
   hkErrors: number;
+  /** Health-check rounds run. */
   hcRounds: number;
+  /** Health or borrow checks that threw or hung. */
   hcErrors: number;
-  /** `check` calls on borrow, and how many failed. */
+  /** `check` calls on borrow. */
   nchecks: number;
+  /** `check` calls on borrow that failed. */
   badChecks: number;
   /** Creations that failed (`fun` or `opener`). */
   ncreateErrors: number;
@@ -276,9 +311,11 @@ export interface PoolStats {
   naborts: number;
   /** Returns of objects the pool had not lent (ignored). */
   nbadReturns: number;
-  /** Median, 99th percentile and largest wait of recent gets that waited. */
+  /** Median wait (ms) of the last 1024 gets that waited, or null. */
   waitP50: number | null;
+  /** 99th percentile of the same waits, or null. */
   waitP99: number | null;
+  /** Largest of the same waits, or null. */
   waitMax: number | null;
 }
 
