@@ -1127,7 +1127,8 @@ export class Pool<T> implements AsyncDisposable {
           obj: this.#trace(slot.obj, slot.n),
         });
         void this.#close(slot, "failed check");
-        if (!w.settled) {
+        if (this.#shutdown) this.#refuse(w);
+        else if (!w.settled) {
           // try again for the same caller, ahead of later callers
           this.#waiters.unshift(w);
           this.#serveQueue();
@@ -1139,7 +1140,9 @@ export class Pool<T> implements AsyncDisposable {
       await this.#runHook("getter", slot.obj, slot.n);
     }
     if (w.settled || this.#shutdown) {
-      // the caller gave up meanwhile: the object is not lost
+      // the caller gave up (or the pool shut down) meanwhile: the object
+      // is not lost
+      this.#refuse(w);
       void this.#recycle(slot, performance.now());
     } else {
       this.#handTo(w, slot, performance.now());
@@ -1261,8 +1264,12 @@ export class Pool<T> implements AsyncDisposable {
       : Infinity;
     const slot = new Slot(obj, n, now, expires);
     this.#log.debug("Pool {pool}: created {obj}", { obj: this.#trace(obj, n) });
-    if (owner !== undefined && !owner.settled) this.#deliver(owner, slot);
-    else await this.#release(slot, now);
+    if (owner !== undefined && !owner.settled && !this.#shutdown) {
+      this.#deliver(owner, slot);
+    } else {
+      if (owner !== undefined) this.#refuse(owner);
+      await this.#release(slot, now);
+    }
     // after a recovery, waiters that queued meanwhile need creations
     this.#replenish(false);
   }
@@ -1509,12 +1516,7 @@ export class Pool<T> implements AsyncDisposable {
     clearTimeout(this.#backoffTimer);
     this.#hkTimer = this.#backoffTimer = undefined;
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
-      this.#settle(w);
-      w.reject(
-        new PoolError(
-          `Cannot get an object from pool ${this.#id} as it is shutting down`,
-        ),
-      );
+      this.#refuse(w);
     }
     const avail = this.#avail;
     this.#avail = [];
@@ -1563,6 +1565,17 @@ export class Pool<T> implements AsyncDisposable {
       clearTimeout(timer);
       this.#onDrain = undefined;
     }
+  }
+
+  // Rejects a caller still waiting when the pool shuts down.
+  #refuse(w: Waiter<T>): void {
+    if (w.settled || !this.#shutdown) return;
+    this.#settle(w);
+    w.reject(
+      new PoolError(
+        `Cannot get an object from pool ${this.#id} as it is shutting down`,
+      ),
+    );
   }
 
   #shutdownError(): PoolError {

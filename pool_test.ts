@@ -828,6 +828,55 @@ Deno.test("Pool.shutdown() closes objects whose creation was in flight", async (
   assertEquals(ledger.alive, 0);
 });
 
+Deno.test("Pool.shutdown() rejects callers whose object was still in check, getter or creation", async () => {
+  const ledger = new Ledger();
+  const gate = Promise.withResolvers<void>();
+  const started = { check: false, getter: false, fun: false };
+  const pool = new Pool<Res>({
+    fun: async (n) => {
+      ledger.begin();
+      if (n > 1) {
+        started.fun = true;
+        await gate.promise;
+      }
+      return ledger.make(n);
+    },
+    closer: (r) => ledger.close(r),
+    check: async (r) => {
+      if (r.n !== 0) return true;
+      started.check = true;
+      await gate.promise;
+      return false;
+    },
+    getter: async (r) => {
+      if (r.n === 1) {
+        started.getter = true;
+        await gate.promise;
+      }
+    },
+    checkSkip: 0,
+    minSize: 2,
+  });
+  await pool.fill();
+  // (available objects are a stack) object 1 runs a slow getter, object 0
+  // a slow check that fails, and a third caller waits on a creation
+  const inGetter = pool.get();
+  const inCheck = pool.get();
+  const inCreation = pool.get();
+  await waitFor(
+    () => started.check && started.getter && started.fun,
+    "all three to be under way",
+  );
+  const done = pool.shutdown();
+  gate.resolve();
+  for (const p of [inCheck, inGetter, inCreation]) {
+    await assertRejects(() => p, PoolError, "shut");
+  }
+  await done;
+  assertEquals(ledger.alive, 0);
+  assertEquals(ledger.doubleCloses(), []);
+});
+
 Deno.test("Pool is disposed by await using", async () => {
   const ledger = new Ledger();
   {
