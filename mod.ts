@@ -36,3 +36,13 @@ export {
   type PoolStats,
   type ShutdownOptions,
 } from "./pool.ts";
+export {
+  Proxy,
+  type ProxyConstructor,
+  type ProxyControl,
+  type ProxyOptions,
+  type ProxyPoolOptions,
+  type ProxySetOptions,
+  type ProxySetters,
+} from "./proxy.ts";
+export { Scope, scoped } from "./scope.ts";

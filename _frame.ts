@@ -1,0 +1,76 @@
+// The bindings of one async scope: which object each proxy uses there, and
+// how to give it back. A `scoped()` call runs its function inside a fresh
+// Frame kept in an AsyncLocalStorage; every proxy also owns one Frame for
+// the isolate (THREAD scope, and ASYNC outside any scope). Private: the
+// public surface is `scope.ts` and `proxy.ts`.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { ProxyError } from "./errors.ts";
+
+/** What a proxy holds in one frame: an object, or a request for one. */
+export class Binding {
+  /** The object, valid only while `has` is true (it may be falsy). */
+  obj: unknown = undefined;
+  has = false;
+  /** The acquisition in flight, until it settles. */
+  pending: Promise<unknown> | undefined = undefined;
+
+  constructor(
+    /** The proxy's generation when bound: a `set` makes older ones stale. */
+    readonly gen: number,
+    /** Where the object goes back; `undefined` when it is not pooled. */
+    readonly ret: ((obj: unknown) => Promise<void>) | undefined,
+  ) {}
+
+  /** Waits for an acquisition in flight, then gives the object back. */
+  async release(): Promise<void> {
+    if (this.pending !== undefined) {
+      // The acquisition sees the frame closed or the binding gone and
+      // returns its object itself; we only wait for it.
+      await this.pending.catch(() => {});
+    }
+    if (!this.has) return;
+    const obj = this.obj;
+    this.has = false;
+    this.obj = undefined;
+    if (this.ret !== undefined) await this.ret(obj);
+  }
+}
+
+/** The bindings of one scope. */
+export class Frame {
+  /** Keyed by the proxy's private state object. */
+  readonly bindings: Map<object, Binding> = new Map();
+  closed = false;
+  #abort: AbortController | undefined = undefined;
+
+  /** Aborts the acquisitions still in flight when the frame closes. */
+  get signal(): AbortSignal {
+    this.#abort ??= new AbortController();
+    return this.#abort.signal;
+  }
+
+  /**
+   * Closes the frame: withdraws acquisitions in flight, then gives every
+   * bound object back. Never rejects.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.#abort?.abort(
+      new ProxyError(
+        "Cannot get an object for a proxy as its scope ended first: await `_getObj()` inside the scope",
+      ),
+    );
+    const releases = [];
+    for (const binding of this.bindings.values()) {
+      releases.push(binding.release());
+    }
+    this.bindings.clear();
+    await Promise.allSettled(releases);
+  }
+}
+
+/** The frame of the current `scoped()` call, if any. */
+export const storage: AsyncLocalStorage<Frame> = new AsyncLocalStorage<
+  Frame
+>();

@@ -1,0 +1,838 @@
+/**
+ * {@linkcode Proxy}: a forwarding handle to an object set up later, shared
+ * or drawn from a {@linkcode Pool} once per async scope.
+ *
+ * @module
+ */
+import type { LogLevel } from "@logtape/logtape";
+import { Binding, Frame, storage } from "./_frame.ts";
+import { ProxyError } from "./errors.ts";
+import type { FunHook } from "./hooks.ts";
+import { InstanceLog, isLogLevel } from "./_log.ts";
+import {
+  type GetOptions,
+  Pool,
+  type PoolOptions,
+  type ShutdownOptions,
+} from "./pool.ts";
+import { isScope, Scope } from "./scope.ts";
+import { checkFunction, checkInteger } from "./_validate.ts";
+
+const JSProxy = globalThis.Proxy;
+const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/**
+ * Pool options of a {@linkcode Proxy}: those of {@linkcode PoolOptions}
+ * but `fun`, with two defaults of their own.
+ *
+ * @typeParam T The type of the proxied objects.
+ */
+export interface ProxyPoolOptions<T>
+  extends Omit<PoolOptions<T>, "fun" | "maxSize" | "minSize"> {
+  /**
+   * Most objects in the pool backing `fun`, `0` for no limit; `null` for
+   * no pool at all: `fun` is then called for each new scope and nothing is
+   * returned or closed.
+   *
+   * @default {0}
+   */
+  maxSize?: number | null;
+  /**
+   * Objects the pool creates ahead of use. Unlike a bare `Pool`, a proxy's
+   * pool creates nothing before the first use.
+   *
+   * @default {0}
+   */
+  minSize?: number;
+}
+
+/**
+ * What to proxy: exactly one of `obj` and `fun`, optionally with a scope
+ * and pool options.
+ *
+ * @typeParam T The type of the proxied objects.
+ */
+export interface ProxySetOptions<T> extends ProxyPoolOptions<T> {
+  /**
+   * The object to forward to, shared by everyone whatever the scope. Any
+   * value but `undefined`: `0`, `""` and `false` are objects too.
+   */
+  obj?: T;
+  /** Creates the objects to forward to, one per scope. */
+  fun?: FunHook<T>;
+  /**
+   * How widely an object made by `fun` is shared.
+   *
+   * @default {Scope.AUTO}
+   */
+  scope?: Scope;
+}
+
+/**
+ * Options of {@linkcode Proxy}.
+ *
+ * @typeParam T The type of the proxied objects.
+ * @typeParam S The name of the setters, a string literal.
+ */
+export interface ProxyOptions<T, S extends string = "set">
+  extends ProxySetOptions<T> {
+  /**
+   * Names the setters `S`, `SObj` and `SFun`; `""` gives none (`_set`,
+   * `_setObj` and `_setFun` always exist). Pick another name when `T` has
+   * a member called `set`, such as a `Map`.
+   *
+   * @default {"set"}
+   */
+  setName?: S;
+  /**
+   * The proxy's name in error messages and logs, such as the variable
+   * holding it.
+   *
+   * @default {"proxy"}
+   */
+  name?: string;
+}
+
+/**
+ * The control members of a {@linkcode Proxy}, beside the forwarded ones.
+ *
+ * @typeParam T The type of the proxied objects.
+ */
+export interface ProxyControl<T> extends AsyncDisposable {
+  /**
+   * Sets what to proxy: exactly one of `obj` and `fun`. Replacing a `fun`
+   * shuts its pool down (objects still borrowed from it are closed).
+   *
+   * @throws {ProxyError} If both or neither of `obj` and `fun` are given.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If a pool option is out of range.
+   */
+  _set(options: ProxySetOptions<T>): void;
+  /** Same as `_set({ obj })`. */
+  _setObj(obj: T): void;
+  /** Same as `_set({ fun })`. */
+  _setFun(fun: FunHook<T>): void;
+  /**
+   * The object this scope uses: binds one from the pool (or `fun`) on the
+   * first call in the scope, then returns the same one. Call it at the top
+   * of each scope before touching the proxy's members.
+   *
+   * @throws {ProxyError} If nothing is set, or the scope has ended.
+   * @throws {unknown} What the pool's `get` or `fun` throws.
+   */
+  _getObj(options?: GetOptions): Promise<T>;
+  /** Whether a member access would find an object now, without waiting. */
+  _hasObj(): boolean;
+  /**
+   * Gives this scope's object back to its pool before the scope ends; a
+   * later `_getObj()` binds another one. Does nothing for a shared object.
+   */
+  _retObj(): Promise<void>;
+  /**
+   * Runs `fn` with an object and returns it to its pool when `fn`
+   * settles, even on throw. Uses the object already bound in this scope,
+   * if any (and leaves it bound); otherwise borrows one just for `fn`.
+   */
+  _obj<R>(fn: (obj: T) => R | Promise<R>, options?: GetOptions): Promise<R>;
+  /**
+   * Sets pool options before the pool exists.
+   *
+   * @throws {ProxyError} If the pool already exists.
+   */
+  _setPool(options: ProxyPoolOptions<T>): void;
+  /** Returns the isolate's object and shuts the pool down. Idempotent. */
+  _shutdown(options?: ShutdownOptions): Promise<void>;
+  /** The pool backing `fun`, if any: for `stats()`. */
+  readonly _pool: Pool<T> | undefined;
+}
+
+/**
+ * The setters named by {@linkcode ProxyOptions.setName}.
+ *
+ * @typeParam T The type of the proxied objects.
+ * @typeParam S The setter name; `""` gives none.
+ */
+export type ProxySetters<T, S extends string> = S extends ""
+  ? Record<never, never>
+  :
+    & { [K in S]: (options: ProxySetOptions<T>) => void }
+    & { [K in `${S}Obj`]: (obj: T) => void }
+    & { [K in `${S}Fun`]: (fun: FunHook<T>) => void };
+
+type Reserved<S extends string> =
+  | keyof ProxyControl<unknown>
+  | (S extends "" ? never : S | `${S}Obj` | `${S}Fun`);
+
+/**
+ * The type of `new Proxy<T>()`: every member of `T` (but those the control
+ * members and setters shadow), the control members and the setters.
+ *
+ * @typeParam T The type of the proxied objects.
+ * @typeParam S The setter name.
+ */
+export type Proxy<T, S extends string = "set"> =
+  & { [K in keyof T as K extends Reserved<S> ? never : K]: T[K] }
+  & ProxyControl<T>
+  & ProxySetters<T, S>;
+
+/**
+ * The constructor of {@linkcode Proxy}.
+ */
+export interface ProxyConstructor {
+  /**
+   * Makes a proxy, to nothing yet unless `obj` or `fun` is given.
+   *
+   * @typeParam T The type of the proxied objects.
+   * @typeParam S The setter name, a string literal.
+   * @param options What to proxy, the scope, the pool options, the setter
+   * name.
+   * @returns The proxy.
+   */
+  new <T, S extends string = "set">(options?: ProxyOptions<T, S>): Proxy<T, S>;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+let proxyCount = 0;
+
+/** The state and logic behind one proxy; the JS Proxy only dispatches. */
+class ProxyCore<T> {
+  readonly id: number = proxyCount++;
+  readonly #name: string;
+  readonly #setName: string;
+  readonly #log: InstanceLog;
+  #gen = 0;
+  #hasObj = false;
+  #obj: T | undefined = undefined;
+  #fun: FunHook<T> | undefined = undefined;
+  #scopeOpt: Scope = Scope.AUTO;
+  #scope: "shared" | "thread" | "async" = "shared";
+  #poolOptions: ProxyPoolOptions<T> = {};
+  #pool: Pool<T> | undefined = undefined;
+  #shared: Binding | undefined = undefined;
+  #isolate = new Frame();
+  #calls = 0;
+  #retiring = new Set<Promise<void>>();
+
+  constructor(options: ProxyOptions<T, string>) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot create proxy as 'options' must be an object: current value is ${
+          String(options)
+        }`,
+      );
+    }
+    const { setName = "set", name, logLevel, obj, fun, ...rest } = options;
+    if (typeof setName !== "string") {
+      throw new TypeError(
+        `Cannot create proxy as 'setName' must be a string: current value is ${
+          String(setName)
+        }`,
+      );
+    }
+    if (name !== undefined && typeof name !== "string") {
+      throw new TypeError(
+        `Cannot create proxy as 'name' must be a string: current value is ${
+          String(name)
+        }`,
+      );
+    }
+    if (logLevel !== undefined && !isLogLevel(logLevel)) {
+      throw new TypeError(
+        `Cannot create proxy as 'logLevel' must be a LogTape level: current value is ${
+          String(logLevel)
+        }`,
+      );
+    }
+    this.#setName = setName;
+    this.#name = name ?? "proxy";
+    this.#log = new InstanceLog(["ppp", "proxy"], logLevel, {
+      proxy: this.#name,
+      id: this.id,
+    });
+    if (obj !== undefined || fun !== undefined) {
+      this.set({ ...rest, logLevel, obj, fun }, "create proxy");
+    } else {
+      this.#configure(rest, logLevel, "create proxy");
+    }
+  }
+
+  // ---- configuration
+
+  /** Validates and stores scope and pool options; returns the merged ones. */
+  #configure(
+    options: ProxySetOptions<T>,
+    logLevel: LogLevel | undefined,
+    action: string,
+  ): { scope: Scope; pool: ProxyPoolOptions<T> } {
+    const { scope, obj: _obj, fun: _fun, ...pool } = options;
+    if (scope !== undefined && !isScope(scope)) {
+      throw new TypeError(
+        `Cannot ${action} as 'scope' must be one of ${
+          [...new Set(Object.values(Scope))].map((s) => JSON.stringify(s))
+            .join(", ")
+        }: current value is ${String(scope)}`,
+      );
+    }
+    const merged: Record<string, unknown> = { ...this.#poolOptions };
+    for (const [key, value] of Object.entries(pool)) {
+      if (value !== undefined) merged[key] = value;
+    }
+    if (logLevel !== undefined) merged.logLevel = logLevel;
+    const maxSize = merged.maxSize;
+    if (maxSize !== null && maxSize !== undefined) {
+      checkInteger("maxSize", maxSize, 0, action);
+    }
+    const result = {
+      scope: scope ?? this.#scopeOpt,
+      pool: merged as ProxyPoolOptions<T>,
+    };
+    if (action === "create proxy") {
+      this.#scopeOpt = result.scope;
+      this.#poolOptions = result.pool;
+    }
+    return result;
+  }
+
+  #makePool(fun: FunHook<T>, options: ProxyPoolOptions<T>): Pool<T> {
+    const { maxSize, minSize = 0, ...rest } = options;
+    return new Pool<T>({ ...rest, fun, maxSize: maxSize ?? 0, minSize });
+  }
+
+  set(options: ProxySetOptions<T>, action = "set proxy"): void {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot ${action} as 'options' must be an object: current value is ${
+          String(options)
+        }`,
+      );
+    }
+    const { obj, fun } = options;
+    if (obj !== undefined && fun !== undefined) {
+      throw new ProxyError(
+        `Cannot ${action} ${this.#label()} as both 'obj' and 'fun' are given: give exactly one`,
+      );
+    }
+    if (obj === undefined && fun === undefined) {
+      throw new ProxyError(
+        `Cannot ${action} ${this.#label()} as neither 'obj' nor 'fun' is given: give exactly one (any value but undefined is an object)`,
+      );
+    }
+    if (fun !== undefined) checkFunction("fun", fun, true, action);
+    const { scope, pool } = this.#configure(options, undefined, action);
+    const resolved = fun === undefined
+      ? "shared"
+      : scope === Scope.AUTO
+      ? "async"
+      : scope as "shared" | "thread" | "async";
+    // Build the new pool first: a bad option leaves the proxy as it was.
+    const newPool = fun !== undefined && resolved !== "shared" &&
+        pool.maxSize !== null
+      ? this.#makePool(fun, pool)
+      : undefined;
+    this.#retire();
+    this.#gen++;
+    this.#scopeOpt = scope;
+    this.#poolOptions = pool;
+    this.#scope = resolved;
+    this.#hasObj = fun === undefined;
+    this.#obj = obj;
+    this.#fun = fun;
+    this.#pool = newPool;
+    this.#shared = undefined;
+    this.#log.debug("Proxy {proxy} set to {what} (scope {scope}, {pool})", {
+      what: fun === undefined ? "an object" : "a function",
+      scope: resolved,
+      pool: newPool === undefined ? "no pool" : `pool ${newPool.stats().id}`,
+    });
+  }
+
+  setPool(options: ProxyPoolOptions<T>): void {
+    if (this.#pool !== undefined) {
+      throw new ProxyError(
+        `Cannot set the pool options of ${this.#label()} as its pool already exists: give them with the function (\`${this.#code()}._set({ fun, ...options })\`), or call \`_setPool\` before setting the function`,
+      );
+    }
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot set pool options as 'options' must be an object: current value is ${
+          String(options)
+        }`,
+      );
+    }
+    const { pool } = this.#configure(options, undefined, "set pool options");
+    this.#poolOptions = pool;
+    const fun = this.#fun;
+    if (
+      fun !== undefined && this.#scope !== "shared" && pool.maxSize !== null
+    ) {
+      this.#pool = this.#makePool(fun, pool);
+    }
+  }
+
+  /** Returns the isolate's object, then shuts the old pool down. */
+  #retire(): void {
+    const pool = this.#pool;
+    const isolate = this.#isolate;
+    this.#isolate = new Frame();
+    const done = (async () => {
+      await isolate.close();
+      await pool?.shutdown();
+    })();
+    this.#retiring.add(done);
+    void done.finally(() => this.#retiring.delete(done));
+  }
+
+  async shutdown(options?: ShutdownOptions): Promise<void> {
+    this.#log.debug("Proxy {proxy} shutting down");
+    await this.#isolate.close();
+    await this.#pool?.shutdown(options);
+    while (this.#retiring.size > 0) await Promise.all(this.#retiring);
+  }
+
+  get pool(): Pool<T> | undefined {
+    return this.#pool;
+  }
+
+  // ---- messages
+
+  #label(): string {
+    return this.#name === "proxy" ? "the proxy" : `proxy "${this.#name}"`;
+  }
+
+  #code(): string {
+    return /^[A-Za-z_$][\w$]*$/.test(this.#name) ? this.#name : "proxy";
+  }
+
+  #what(prop: PropertyKey | undefined): string {
+    return prop === undefined
+      ? this.#label()
+      : `'${String(prop)}' of ${this.#label()}`;
+  }
+
+  #unsetError(prop?: PropertyKey): ProxyError {
+    const set = `${this.#code()}.${
+      this.#setName === "" ? "_set" : this.#setName
+    }`;
+    return new ProxyError(
+      `Cannot use ${
+        this.#what(prop)
+      } as it has neither an object nor a function yet: call \`${set}Obj(obj)\` or \`${set}Fun(fun)\` first`,
+    );
+  }
+
+  #unboundError(prop?: PropertyKey): ProxyError {
+    return new ProxyError(
+      `Cannot use ${
+        this.#what(prop)
+      } as no object is bound in this scope: call \`await ${this.#code()}._getObj()\` first in this scope (a pooled or async object is never taken synchronously, so this holds at any load)`,
+    );
+  }
+
+  #endedError(prop?: PropertyKey): ProxyError {
+    return new ProxyError(
+      `Cannot use ${
+        this.#what(prop)
+      } as its scope has ended and its object went back: use the proxy only inside the scoped() function, and await the work started there`,
+    );
+  }
+
+  #goneError(): ProxyError {
+    return new ProxyError(
+      `Cannot get an object for ${this.#label()} as its scope ended (or \`_retObj()\` was called) before the object came: await \`${this.#code()}._getObj()\` inside the scope`,
+    );
+  }
+
+  // ---- getting the object
+
+  #frame(): Frame {
+    if (this.#scope === "async") {
+      const frame = storage.getStore();
+      if (frame !== undefined) return frame;
+    }
+    return this.#isolate;
+  }
+
+  /**
+   * Fills `binding` with `result` (an object, or a promise of one); when it
+   * comes after `isCurrent()` turned false, it goes back at once.
+   */
+  #fill(
+    binding: Binding,
+    result: unknown,
+    isCurrent: () => boolean,
+    onFail: () => void,
+    ret: ((obj: unknown) => Promise<void>) | undefined,
+  ): void {
+    if (!isThenable(result)) {
+      binding.has = true;
+      binding.obj = result;
+      return;
+    }
+    const pending = Promise.resolve(result).then(
+      async (obj) => {
+        binding.pending = undefined;
+        if (!isCurrent()) {
+          if (ret !== undefined) await ret(obj);
+          throw this.#goneError();
+        }
+        binding.has = true;
+        binding.obj = obj;
+        return obj;
+      },
+      (error) => {
+        binding.pending = undefined;
+        onFail();
+        throw error;
+      },
+    );
+    // A touch that started this acquisition threw at once; nobody else may
+    // await it, and a rejection must not go unhandled.
+    pending.catch(() => {});
+    binding.pending = pending;
+  }
+
+  /** The shared object of a SHARED proxy with a fun, creating it lazily. */
+  #sharedBinding(): Binding {
+    let binding = this.#shared;
+    if (binding === undefined) {
+      const b = binding = new Binding(this.#gen, undefined);
+      this.#shared = b;
+      try {
+        this.#fill(
+          b,
+          this.#callFun(),
+          () => this.#shared === b,
+          () => {
+            if (this.#shared === b) this.#shared = undefined;
+          },
+          undefined,
+        );
+      } catch (error) {
+        this.#shared = undefined;
+        throw error;
+      }
+    }
+    return binding;
+  }
+
+  #callFun(): unknown {
+    return (this.#fun as FunHook<T>)(this.#calls++);
+  }
+
+  /** The binding of this proxy in `frame`, dropping a stale one. */
+  #bindingIn(frame: Frame): Binding | undefined {
+    const binding = frame.bindings.get(this);
+    if (binding === undefined || binding.gen === this.#gen) return binding;
+    frame.bindings.delete(this);
+    void binding.release();
+    return undefined;
+  }
+
+  /** Starts binding an object in `frame`. */
+  #bind(frame: Frame, options: GetOptions | undefined): Binding {
+    const pool = this.#pool;
+    const ret = pool === undefined
+      ? undefined
+      : (obj: unknown) => pool.ret(obj as T);
+    const binding = new Binding(this.#gen, ret);
+    frame.bindings.set(this, binding);
+    const isCurrent = () =>
+      !frame.closed && frame.bindings.get(this) === binding;
+    const onFail = () => {
+      if (frame.bindings.get(this) === binding) frame.bindings.delete(this);
+    };
+    try {
+      let result: unknown;
+      if (pool === undefined) {
+        result = this.#callFun();
+      } else {
+        const signal = options?.signal === undefined
+          ? frame.signal
+          : AbortSignal.any([frame.signal, options.signal]);
+        result = pool.get({ timeout: options?.timeout, signal });
+      }
+      this.#fill(binding, result, isCurrent, onFail, ret);
+    } catch (error) {
+      onFail();
+      throw error;
+    }
+    return binding;
+  }
+
+  /** The object for a synchronous member access, or a ProxyError. */
+  current(prop?: PropertyKey): T {
+    if (this.#hasObj) return this.#obj as T;
+    if (this.#fun === undefined) throw this.#unsetError(prop);
+    if (this.#scope === "shared") {
+      const binding = this.#sharedBinding();
+      if (binding.has) return binding.obj as T;
+      throw this.#unboundError(prop);
+    }
+    const frame = this.#frame();
+    const binding = this.#bindingIn(frame);
+    if (binding !== undefined) {
+      if (binding.has) return binding.obj as T;
+      throw this.#unboundError(prop);
+    }
+    if (frame.closed) throw this.#endedError(prop);
+    // Without a pool, a synchronous fun makes this scope's object now; a
+    // pooled object is only ever bound by `_getObj()`.
+    if (this.#pool === undefined && this.#poolOptions.maxSize === null) {
+      const bound = this.#bind(frame, undefined);
+      if (bound.has) return bound.obj as T;
+    }
+    throw this.#unboundError(prop);
+  }
+
+  /** Describes the proxy for Deno's inspect, without side effects. */
+  peek(): { has: true; obj: T } | { has: false; why: string } {
+    if (this.#hasObj) return { has: true, obj: this.#obj as T };
+    if (this.#fun === undefined) return { has: false, why: "unset" };
+    const binding = this.#scope === "shared"
+      ? this.#shared
+      : this.#frame().bindings.get(this);
+    if (binding?.has && binding.gen === this.#gen) {
+      return { has: true, obj: binding.obj as T };
+    }
+    return { has: false, why: "no object bound in this scope" };
+  }
+
+  hasObj(): boolean {
+    return this.peek().has;
+  }
+
+  async getObj(options?: GetOptions): Promise<T> {
+    if (this.#hasObj) return this.#obj as T;
+    if (this.#fun === undefined) throw this.#unsetError();
+    let binding: Binding | undefined;
+    if (this.#scope === "shared") {
+      binding = this.#sharedBinding();
+    } else {
+      const frame = this.#frame();
+      binding = this.#bindingIn(frame);
+      if (binding === undefined) {
+        if (frame.closed) throw this.#endedError();
+        binding = this.#bind(frame, options);
+      }
+    }
+    if (binding.has) return binding.obj as T;
+    return await (binding.pending as Promise<T>);
+  }
+
+  async retObj(): Promise<void> {
+    if (this.#hasObj || this.#fun === undefined || this.#scope === "shared") {
+      return;
+    }
+    const frame = this.#frame();
+    const binding = frame.bindings.get(this);
+    if (binding === undefined) return;
+    frame.bindings.delete(this);
+    await binding.release();
+  }
+
+  async obj<R>(
+    fn: (obj: T) => R | Promise<R>,
+    options?: GetOptions,
+  ): Promise<R> {
+    checkFunction("fn", fn, true, "run _obj");
+    if (this.#hasObj) return await fn(this.#obj as T);
+    if (this.#fun === undefined) throw this.#unsetError();
+    if (this.#scope !== "shared") {
+      const frame = this.#frame();
+      if (this.#bindingIn(frame) === undefined) {
+        if (frame.closed) throw this.#endedError();
+        // Not bound here: borrow one just for fn, bind nothing.
+        const pool = this.#pool;
+        if (pool !== undefined) return await pool.use(fn, options);
+        return await fn(await (this.#callFun() as T | Promise<T>));
+      }
+    }
+    return await fn(await this.getObj(options));
+  }
+}
+
+type Target = Record<PropertyKey, unknown>;
+
+function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
+  const core = new ProxyCore<T>(options);
+  const setName = options.setName ?? "set";
+  const set = (o: ProxySetOptions<T>) => core.set(o);
+  const setObj = (obj: T) => core.set({ obj }, "set proxy object");
+  const setFun = (fun: FunHook<T>) => core.set({ fun }, "set proxy function");
+  const controls = new Map<PropertyKey, unknown>([
+    ["_set", set],
+    ["_setObj", setObj],
+    ["_setFun", setFun],
+    ["_getObj", (o?: GetOptions) => core.getObj(o)],
+    ["_hasObj", () => core.hasObj()],
+    ["_retObj", () => core.retObj()],
+    [
+      "_obj",
+      <R>(fn: (obj: T) => R | Promise<R>, o?: GetOptions) => core.obj(fn, o),
+    ],
+    ["_setPool", (o: ProxyPoolOptions<T>) => core.setPool(o)],
+    ["_shutdown", (o?: ShutdownOptions) => core.shutdown(o)],
+    [Symbol.asyncDispose, () => core.shutdown()],
+  ]);
+  if (setName !== "") {
+    controls.set(setName, set);
+    controls.set(`${setName}Obj`, setObj);
+    controls.set(`${setName}Fun`, setFun);
+  }
+  const describe = (
+    inspect: (value: unknown, options?: unknown) => string,
+    inspectOptions?: unknown,
+  ): string => {
+    const state = core.peek();
+    return state.has
+      ? inspect(state.obj, inspectOptions)
+      : `Proxy <${state.why}>`;
+  };
+  // Deno's inspect reads the target, never the traps: it finds this.
+  const target: Target = Object.create(null);
+  Object.defineProperty(target, INSPECT, {
+    value: describe,
+    configurable: true,
+  });
+  Object.defineProperty(target, NODE_INSPECT, {
+    value: (
+      _depth: number,
+      opts: unknown,
+      inspect: (value: unknown, options?: unknown) => string,
+    ) => describe(inspect, opts),
+    configurable: true,
+  });
+  const box = (prop?: PropertyKey): object => Object(core.current(prop));
+  const handler: ProxyHandler<Target> = {
+    get(_target, prop) {
+      const control = controls.get(prop);
+      if (control !== undefined) return control;
+      if (prop === "_pool") return core.pool;
+      // Promise resolution probes `then`: a proxy that cannot give its
+      // object now is not thenable, rather than a throw inside `await`.
+      if (prop === "then" && !core.hasObj()) return undefined;
+      const obj = core.current(prop);
+      const value = (obj as Target)[prop];
+      if (typeof value === "function" && prop !== "constructor") {
+        return value.bind(obj);
+      }
+      // Without a toJSON of its own, JSON.stringify(proxy) serializes the
+      // object itself (arrays as arrays, primitives as primitives).
+      if (value === undefined && prop === "toJSON") return () => obj;
+      return value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(box(prop), prop, value);
+    },
+    has(_target, prop) {
+      return controls.has(prop) || prop === "_pool" || prop in box(prop);
+    },
+    deleteProperty(_target, prop) {
+      return Reflect.deleteProperty(box(prop), prop);
+    },
+    ownKeys() {
+      return Reflect.ownKeys(box());
+    },
+    getOwnPropertyDescriptor(_target, prop) {
+      const desc = Reflect.getOwnPropertyDescriptor(box(prop), prop);
+      // The target is empty and extensible: only configurable properties
+      // may be reported.
+      if (desc !== undefined) desc.configurable = true;
+      return desc;
+    },
+    defineProperty(_target, prop, desc) {
+      return Reflect.defineProperty(box(prop), prop, desc);
+    },
+    getPrototypeOf() {
+      return Reflect.getPrototypeOf(box());
+    },
+    setPrototypeOf(_target, proto) {
+      return Reflect.setPrototypeOf(box(), proto);
+    },
+    preventExtensions() {
+      throw new ProxyError(
+        "Cannot freeze, seal or prevent extensions of a proxy: do it to the object, as in `await proxy._obj(Object.freeze)`",
+      );
+    },
+  };
+  return new JSProxy(target, handler) as unknown as Proxy<T, string>;
+}
+
+/**
+ * A forwarding handle to an object set up later: module code can export
+ * `const db = new Proxy<Client>()`, import it everywhere, and let the
+ * application's `main` set it up. Every member of `T` type-checks on the
+ * proxy and is forwarded to the current object; methods run bound to it,
+ * so classes with `#private` fields, `Map`, `Date` and `URL` work.
+ *
+ * The object is either one `obj`, shared, or made by a `fun`: by default
+ * (`Scope.AUTO`) one per {@linkcode scoped} call, borrowed from a
+ * {@linkcode Pool} that backs `fun` (`maxSize: 0`, no limit, creates nothing
+ * before the first use). A pooled object is bound by `await
+ * proxy._getObj()`, never taken synchronously by a member access, so the
+ * rule is the same at any load: in each scope, await `_getObj()` first.
+ *
+ * Forwarded: property reads, writes and deletes, method calls, `in`,
+ * `Object.keys` and other own-key reads, the prototype (`instanceof`),
+ * `toString`, `valueOf`, `Symbol.toPrimitive` (`${proxy}`, `proxy + 1`),
+ * `toJSON` (`JSON.stringify`), iteration and Deno's inspect. Not
+ * forwarded: identity (`proxy !== obj`), `typeof` (always `"object"`),
+ * calling the proxy itself, `Array.isArray`, `structuredClone`, and
+ * freezing.
+ *
+ * @typeParam T The type of the proxied objects.
+ * @typeParam S The setter name, a string literal.
+ *
+ * @example A module-level handle set up later
+ * ```ts
+ * import { Proxy, ProxyError } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * const counts = new Proxy<Map<string, number>, "init">({ setName: "init" });
+ * assertThrows(() => counts.get("a"), ProxyError, "initObj");
+ *
+ * counts.initObj(new Map([["a", 1]]));
+ * counts.set("b", 2); // Map.prototype.set, forwarded
+ * assertEquals([...counts.keys()], ["a", "b"]);
+ * assertEquals(counts.size, 2);
+ * ```
+ *
+ * @example One pooled connection per request
+ * ```ts
+ * import { Proxy, scoped } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals } from "@std/assert";
+ *
+ * class Conn {
+ *   #n: number;
+ *   constructor(n: number) { this.#n = n; }
+ *   query(sql: string): string { return `conn ${this.#n}: ${sql}`; }
+ * }
+ * await using db = new Proxy<Conn>({
+ *   fun: async (n) => await Promise.resolve(new Conn(n)),
+ *   maxSize: 5,
+ *   name: "db",
+ * });
+ * const handler = () =>
+ *   scoped(async () => {
+ *     await db._getObj();          // bind this request's connection
+ *     return db.query("SELECT 1"); // then use the proxy synchronously
+ *   });
+ * const answers = await Promise.all([handler(), handler(), handler()]);
+ * assertEquals(answers.length, 3);
+ * assertEquals(db._pool?.nusing, 0); // all back in the pool
+ * ```
+ */
+export const Proxy: ProxyConstructor = function Proxy(
+  options: ProxyOptions<unknown, string> = {},
+): Proxy<unknown, string> {
+  if (new.target === undefined) {
+    throw new TypeError("Cannot call Proxy as a function: use `new Proxy()`");
+  }
+  return makeProxy(options);
+} as unknown as ProxyConstructor;
