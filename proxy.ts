@@ -380,18 +380,20 @@ class ProxyCore<T> {
     const pool = this.#pool;
     const isolate = this.#isolate;
     this.#isolate = new Frame();
-    const done = (async () => {
-      await isolate.close();
-      await pool?.shutdown();
-    })();
+    // close() gives the isolate's object back synchronously (it is not
+    // pending), so the pool takes it back before it starts shutting down.
+    const done = Promise.all([isolate.close(), pool?.shutdown()]).then(
+      () => {},
+    );
     this.#retiring.add(done);
     void done.finally(() => this.#retiring.delete(done));
   }
 
   async shutdown(options?: ShutdownOptions): Promise<void> {
     this.#log.debug("Proxy {proxy} shutting down");
-    await this.#isolate.close();
-    await this.#pool?.shutdown(options);
+    const isolate = this.#isolate;
+    this.#isolate = new Frame();
+    await Promise.all([isolate.close(), this.#pool?.shutdown(options)]);
     while (this.#retiring.size > 0) await Promise.all(this.#retiring);
   }
 
