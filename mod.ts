@@ -42,6 +42,7 @@ export {
   type ProxyControl,
   type ProxyOptions,
   type ProxyPoolOptions,
+  type ProxyReserved,
   type ProxySetOptions,
   type ProxySetters,
 } from "./proxy.ts";

@@ -160,7 +160,14 @@ export type ProxySetters<T, S extends string> = S extends ""
     & { [K in `${S}Obj`]: (obj: T) => void }
     & { [K in `${S}Fun`]: (fun: FunHook<T>) => void };
 
-type Reserved<S extends string> =
+/**
+ * The member names a {@linkcode Proxy} keeps for itself: its control
+ * members and its setters. A member of `T` with one of these names is
+ * shadowed (use it through `_obj` or `_getObj`).
+ *
+ * @typeParam S The setter name.
+ */
+export type ProxyReserved<S extends string> =
   | keyof ProxyControl<unknown>
   | (S extends "" ? never : S | `${S}Obj` | `${S}Fun`);
 
@@ -172,7 +179,7 @@ type Reserved<S extends string> =
  * @typeParam S The setter name.
  */
 export type Proxy<T, S extends string = "set"> =
-  & { [K in keyof T as K extends Reserved<S> ? never : K]: T[K] }
+  & { [K in keyof T as K extends ProxyReserved<S> ? never : K]: T[K] }
   & ProxyControl<T>
   & ProxySetters<T, S>;
 

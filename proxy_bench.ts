@@ -1,0 +1,71 @@
+// Overhead of a forwarded member access: `deno bench proxy_bench.ts`.
+import { Proxy } from "./proxy.ts";
+import { scoped } from "./scope.ts";
+
+class Conn {
+  #n = 0;
+  query(x: number): number {
+    return this.#n += x;
+  }
+  get n(): number {
+    return this.#n;
+  }
+}
+
+const direct = new Conn();
+const shared = new Proxy<Conn>({ obj: new Conn() });
+const pooled = new Proxy<Conn>({ fun: () => new Conn(), maxSize: 1 });
+
+Deno.bench("direct method call", { group: "call", baseline: true }, () => {
+  direct.query(1);
+});
+
+Deno.bench("proxy method call (shared obj)", { group: "call" }, () => {
+  shared.query(1);
+});
+
+Deno.bench("direct getter", { group: "get", baseline: true }, () => {
+  direct.n;
+});
+
+Deno.bench("proxy getter (shared obj)", { group: "get" }, () => {
+  shared.n;
+});
+
+// An ASYNC proxy bound in a scope looks its object up through
+// AsyncLocalStorage and the scope's bindings.
+Deno.bench(
+  "direct method call x1000",
+  { group: "call1000", baseline: true },
+  () => {
+    for (let i = 0; i < 1_000; i++) direct.query(1);
+  },
+);
+
+Deno.bench(
+  "proxy method call x1000 (shared obj)",
+  { group: "call1000" },
+  () => {
+    for (let i = 0; i < 1_000; i++) shared.query(1);
+  },
+);
+
+Deno.bench(
+  "proxy method call x1000 (ASYNC, bound in scope)",
+  { group: "call1000" },
+  async (b) => {
+    await scoped(async () => {
+      await pooled._getObj();
+      b.start();
+      for (let i = 0; i < 1_000; i++) pooled.query(1);
+      b.end();
+    });
+  },
+);
+
+Deno.bench("scoped() + _getObj() + 1 call + release", async () => {
+  await scoped(async () => {
+    await pooled._getObj();
+    pooled.query(1);
+  });
+});
