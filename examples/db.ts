@@ -1,0 +1,153 @@
+// The application's database handle, the Flask-blueprint story in Deno:
+// handler modules import `db` at load time, before anything is configured;
+// `main` (serve.ts, demo.ts) sets it up later with `useSqlite` or
+// `usePostgres`. Every request borrows its own connection from the pool
+// behind the proxy (Scope.AUTO with a fun is ASYNC: one per `scoped` call).
+import { DatabaseSync } from "node:sqlite";
+// @ts-types="npm:@types/pg@^8"
+import pg from "pg";
+import { Proxy } from "../mod.ts";
+
+/** The little a handler needs from a connection, on either backend. */
+export interface Db {
+  /** Runs one statement with `$1`, `$2`… placeholders; returns its rows. */
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<R[]>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+  /** `"sqlite"` or `"postgres"`. */
+  readonly backend: string;
+}
+
+/** A proxy to nothing yet: set up by `useSqlite` or `usePostgres`. */
+export const db = new Proxy<Db>({ name: "db" });
+
+/** The demo's table, on either backend. */
+export const TABLE = "ppp_demo_notes";
+
+/** Pool options shared by both backends. */
+export interface DbPoolOptions {
+  /** Most connections at once. */
+  maxSize: number;
+  /** How long a request waits for a connection, in milliseconds. */
+  timeout?: number;
+}
+
+/** Options of {@linkcode useSqlite}. */
+export interface SqliteOptions extends DbPoolOptions {
+  /**
+   * Milliseconds each query waits before running. SQLite runs in-process
+   * and synchronously, so requests never overlap while holding a
+   * connection; a delay standing in for a database server's round-trip
+   * makes them overlap as they would over a network, and exercises the
+   * pool. `0` runs queries at once.
+   */
+  latency?: number;
+}
+
+class SqliteDb implements Db {
+  readonly backend = "sqlite";
+  readonly #conn: DatabaseSync;
+  readonly #latency: number;
+
+  constructor(path: string, latency: number) {
+    this.#conn = new DatabaseSync(path);
+    this.#conn.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
+    this.#latency = latency;
+  }
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (this.#latency > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.#latency));
+    }
+    // SQLite numbers its placeholders ?1, ?2…; PostgreSQL $1, $2…
+    const statement = this.#conn.prepare(sql.replace(/\$(\d+)/g, "?$1"));
+    return statement.all(...(params as (string | number | null)[])) as R[];
+  }
+
+  close(): Promise<void> {
+    this.#conn.close();
+    return Promise.resolve();
+  }
+}
+
+class PostgresDb implements Db {
+  readonly backend = "postgres";
+  readonly #client: pg.Client;
+
+  constructor(client: pg.Client) {
+    this.#client = client;
+  }
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await this.#client.query(sql, params as unknown[]);
+    return result.rows as R[];
+  }
+
+  close(): Promise<void> {
+    return this.#client.end();
+  }
+}
+
+/**
+ * Sets `db` up on a pool of `node:sqlite` connections to one WAL database
+ * file, and creates the demo table.
+ */
+export async function useSqlite(
+  path: string,
+  { maxSize, timeout, latency = 0 }: SqliteOptions,
+): Promise<void> {
+  const setup = new DatabaseSync(path);
+  try {
+    setup.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE IF NOT EXISTS ${TABLE} (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        body TEXT NOT NULL
+      )`);
+  } finally {
+    setup.close();
+  }
+  db.set({
+    fun: () => new SqliteDb(path, latency),
+    closer: (conn) => conn.close(),
+    maxSize,
+    timeout,
+  });
+}
+
+/**
+ * Sets `db` up on a pool of `npm:pg` clients, and creates the demo table.
+ */
+export async function usePostgres(
+  url: string,
+  { maxSize, timeout }: DbPoolOptions,
+): Promise<void> {
+  db.set({
+    fun: async () => {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+      } catch (error) {
+        await client.end().catch(() => {});
+        throw error;
+      }
+      return new PostgresDb(client);
+    },
+    closer: (conn) => conn.close(),
+    maxSize,
+    timeout,
+  });
+  await db._obj((conn) =>
+    conn.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (
+      id SERIAL PRIMARY KEY,
+      body TEXT NOT NULL
+    )`)
+  );
+}
+
+/** Drops the demo table (PostgreSQL: the database outlives the demo). */
+export async function dropTable(): Promise<void> {
+  await db._obj((conn) => conn.query(`DROP TABLE IF EXISTS ${TABLE}`));
+}
