@@ -95,10 +95,10 @@ class PostgresDb implements Db {
  * Sets `db` up on a pool of `node:sqlite` connections to one WAL database
  * file, and creates the demo table.
  */
-export async function useSqlite(
+export function useSqlite(
   path: string,
   { maxSize, timeout, latency = 0 }: SqliteOptions,
-): Promise<void> {
+): void {
   const setup = new DatabaseSync(path);
   try {
     setup.exec(`PRAGMA journal_mode = WAL;

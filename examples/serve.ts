@@ -69,7 +69,7 @@ if (import.meta.main) {
   if (url !== undefined) {
     await usePostgres(url, { maxSize: 10, timeout: 5_000 });
   } else {
-    await useSqlite(`${dir}/app.db`, { maxSize: 10, timeout: 5_000 });
+    useSqlite(`${dir}/app.db`, { maxSize: 10, timeout: 5_000 });
   }
   const server = startServer({ port: Number(Deno.env.get("PORT") ?? 8000) });
   console.log(
