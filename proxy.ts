@@ -27,6 +27,17 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
  * but `fun`, with two defaults of their own.
  *
  * @typeParam T The type of the proxied objects.
+ *
+ * @example A bounded pool, set up before the function
+ * ```ts
+ * import { Proxy } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using db = new Proxy<{ id: number }>();
+ * db._setPool({ maxSize: 3, timeout: 1_000 });
+ * db.setFun((n) => ({ id: n }));
+ * assertEquals(db._pool?.stats().maxSize, 3);
+ * ```
  */
 export interface ProxyPoolOptions<T>
   extends Omit<PoolOptions<T>, "fun" | "maxSize" | "minSize"> {
@@ -52,6 +63,16 @@ export interface ProxyPoolOptions<T>
  * and pool options.
  *
  * @typeParam T The type of the proxied objects.
+ *
+ * @example Setting a function with its pool options
+ * ```ts
+ * import { Proxy, Scope } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using db = new Proxy<{ id: number }>();
+ * db.set({ fun: (n) => ({ id: n }), scope: Scope.THREAD, maxSize: 1 });
+ * assertEquals((await db._getObj()).id, 0);
+ * ```
  */
 export interface ProxySetOptions<T> extends ProxyPoolOptions<T> {
   /**
@@ -74,6 +95,20 @@ export interface ProxySetOptions<T> extends ProxyPoolOptions<T> {
  *
  * @typeParam T The type of the proxied objects.
  * @typeParam S The name of the setters, a string literal.
+ *
+ * @example A named proxy with its own setter name
+ * ```ts
+ * import { Proxy } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const cache = new Proxy<Map<string, number>, "init">({
+ *   setName: "init",
+ *   name: "cache",
+ * });
+ * cache.initObj(new Map());
+ * cache.set("a", 1); // Map.prototype.set
+ * assertEquals(cache.get("a"), 1);
+ * ```
  */
 export interface ProxyOptions<T, S extends string = "set">
   extends ProxySetOptions<T> {
@@ -98,6 +133,17 @@ export interface ProxyOptions<T, S extends string = "set">
  * The control members of a {@linkcode Proxy}, beside the forwarded ones.
  *
  * @typeParam T The type of the proxied objects.
+ *
+ * @example Borrowing for one call
+ * ```ts
+ * import { Proxy } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using db = new Proxy<{ id: number }>({ fun: (n) => ({ id: n }) });
+ * assertEquals(db._hasObj(), false);
+ * assertEquals(await db._obj((conn) => conn.id), 0);
+ * assertEquals(db._pool?.nusing, 0); // returned
+ * ```
  */
 export interface ProxyControl<T> extends AsyncDisposable {
   /**
@@ -152,6 +198,14 @@ export interface ProxyControl<T> extends AsyncDisposable {
  *
  * @typeParam T The type of the proxied objects.
  * @typeParam S The setter name; `""` gives none.
+ *
+ * @example The setters of `setName: "init"`
+ * ```ts
+ * import type { ProxySetters } from "@ppp/proxy-pattern-pool";
+ *
+ * type Init = keyof ProxySetters<number, "init">; // "init" | "initObj" | "initFun"
+ * const name: Init = "initObj";
+ * ```
  */
 export type ProxySetters<T, S extends string> = S extends ""
   ? Record<never, never>
@@ -166,6 +220,13 @@ export type ProxySetters<T, S extends string> = S extends ""
  * shadowed (use it through `_obj` or `_getObj`).
  *
  * @typeParam S The setter name.
+ *
+ * @example Names a proxied type should avoid
+ * ```ts
+ * import type { ProxyReserved } from "@ppp/proxy-pattern-pool";
+ *
+ * const taken: ProxyReserved<"set">[] = ["set", "setObj", "_getObj"];
+ * ```
  */
 export type ProxyReserved<S extends string> =
   | keyof ProxyControl<unknown>
@@ -177,6 +238,17 @@ export type ProxyReserved<S extends string> =
  *
  * @typeParam T The type of the proxied objects.
  * @typeParam S The setter name.
+ *
+ * @example Typing a function that takes a proxy
+ * ```ts
+ * import { Proxy } from "@ppp/proxy-pattern-pool";
+ * import { assertEquals } from "@std/assert";
+ *
+ * function greet(user: Proxy<{ name: string }>): string {
+ *   return `hello ${user.name}`;
+ * }
+ * assertEquals(greet(new Proxy({ obj: { name: "ann" } })), "hello ann");
+ * ```
  */
 export type Proxy<T, S extends string = "set"> =
   & { [K in keyof T as K extends ProxyReserved<S> ? never : K]: T[K] }
@@ -185,6 +257,15 @@ export type Proxy<T, S extends string = "set"> =
 
 /**
  * The constructor of {@linkcode Proxy}.
+ *
+ * @example Constructing
+ * ```ts
+ * import { Proxy, type ProxyConstructor } from "@ppp/proxy-pattern-pool";
+ *
+ * const make: ProxyConstructor = Proxy;
+ * const url = new make<URL>({ obj: new URL("https://deno.com") });
+ * url.hostname;
+ * ```
  */
 export interface ProxyConstructor {
   /**

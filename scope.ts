@@ -51,12 +51,31 @@ export const Scope = {
 /**
  * One of the values of {@linkcode Scope}: `"auto"`, `"shared"`,
  * `"thread"` or `"async"`.
+ *
+ * @example A variable holding a scope
+ * ```ts
+ * import { Scope } from "@ppp/proxy-pattern-pool";
+ *
+ * const scope: Scope = Scope.VERSATILE; // "async"
+ * ```
  */
 export type Scope = typeof Scope[keyof typeof Scope];
 
 const SCOPES: ReadonlySet<unknown> = new Set(Object.values(Scope));
 
-/** Whether `value` is one of the values of {@linkcode Scope}. */
+/**
+ * Whether `value` is one of the values of {@linkcode Scope}.
+ *
+ * @param value Anything.
+ * @returns Whether it is a scope.
+ *
+ * @example Validating configuration
+ * ```ts
+ * import { isScope } from "./scope.ts";
+ *
+ * isScope("async"); // true
+ * ```
+ */
 export function isScope(value: unknown): value is Scope {
   return SCOPES.has(value);
 }
