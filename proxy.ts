@@ -473,6 +473,11 @@ class ProxyCore<T> {
     const done = Promise.all([isolate.close(), pool?.shutdown()]).then(
       () => {},
     );
+    this.#track(done);
+  }
+
+  /** Keeps a background promise (that never rejects) for _shutdown(). */
+  #track(done: Promise<void>): void {
     this.#retiring.add(done);
     void done.finally(() => this.#retiring.delete(done));
   }
@@ -619,8 +624,10 @@ class ProxyCore<T> {
   #bindingIn(frame: Frame): Binding | undefined {
     const binding = frame.bindings.get(this);
     if (binding === undefined || binding.gen === this.#gen) return binding;
+    // Bound before a set(): its object goes back to its own (old) pool;
+    // _shutdown() waits for that.
     frame.bindings.delete(this);
-    void binding.release();
+    this.#track(binding.release());
     return undefined;
   }
 

@@ -210,6 +210,30 @@ Deno.test("Nested scoped() is a fresh scope: its objects go back when the inner 
   assertEquals(db._pool?.nusing, 0);
 });
 
+Deno.test("A scope whose proxy got a new fun binds from the new pool; its old object goes back to the old one", async () => {
+  const closed: string[] = [];
+  await using db = new Proxy<{ name: string }>({
+    fun: (n) => ({ name: `old ${n}` }),
+    closer: (obj) => {
+      closed.push(obj.name);
+    },
+  });
+  const old = db._pool;
+  await scoped(async () => {
+    await db._getObj();
+    assertEquals(db.name, "old 0");
+    db.setFun((n) => ({ name: `new ${n}` }));
+    assertFalse(db._hasObj()); // the old binding is stale
+    assertThrows(() => db.name, ProxyError, "call `await proxy._getObj()`");
+    await db._getObj();
+    assertEquals(db.name, "new 0");
+  });
+  await db._shutdown();
+  assert(old?.stats().shutdown);
+  assertEquals(old?.nobjs, 0);
+  assertEquals(closed.toSorted(), ["new 0", "old 0"]);
+});
+
 Deno.test("A proxy used after its scope ended throws ProxyError, never an object already returned", async () => {
   const { db } = counted();
   await using _ = db;
