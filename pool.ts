@@ -1123,6 +1123,9 @@ export class Pool<T> implements AsyncDisposable {
       const ok = await this.#probe(this.#check!, slot, this.#checkTimeout);
       if (!ok) {
         this.#badChecks++;
+        // an object never handed out that fails its check is a failed
+        // creation: back off, else close-create-check would spin
+        if (slot.uses === 0) this.#backOff();
         this.#log.warn("Pool {pool}: {obj} failed its check on borrow", {
           obj: this.#trace(slot.obj, slot.n),
         });
