@@ -1,4 +1,5 @@
-// Fault tests against a real PostgreSQL: npm:pg clients pooled by our Pool,
+// Fault tests against a real PostgreSQL: npm:pg clients pooled behind our
+// Proxy and used from `scoped` request handlers (as in a Deno.serve app),
 // the server's connections read from pg_stat_activity, backends killed, the
 // server stopped and started under load. The server comes from `.ci/run`
 // (PPP_PG_* variables, see .ci/postgres.sh); without them the test starts
@@ -7,8 +8,9 @@
 import { assert, assertEquals } from "@std/assert";
 // @ts-types="npm:@types/pg@^8"
 import pg from "pg";
-import { Pool } from "./pool.ts";
-import type { PoolOptions } from "./pool.ts";
+import type { Pool } from "./pool.ts";
+import { Proxy, type ProxyPoolOptions } from "./proxy.ts";
+import { scoped } from "./scope.ts";
 import { TimeoutError } from "./errors.ts";
 
 const CI = Deno.env.get("CI") === "true";
@@ -152,15 +154,27 @@ interface Attempt {
   ok: boolean;
 }
 
-/** A pool of npm:pg clients, counting and timing every call of `fun`. */
+interface Db {
+  /** The proxy handlers use: one pooled client per scope. */
+  db: Proxy<pg.Client>;
+  /** The pool behind it, for its counters. */
+  pool: Pool<pg.Client>;
+  attempts: Attempt[];
+  closerHangs: () => number;
+}
+
+/**
+ * A Proxy to npm:pg clients, pooled, counting and timing every call of
+ * `fun`.
+ */
 function pgPool(
   s: Server,
   app: string,
-  options: Partial<PoolOptions<pg.Client>>,
-): { pool: Pool<pg.Client>; attempts: Attempt[]; closerHangs: () => number } {
+  options: ProxyPoolOptions<pg.Client>,
+): Db {
   const attempts: Attempt[] = [];
   let hangs = 0;
-  const pool = new Pool<pg.Client>({
+  const db = new Proxy<pg.Client>({
     fun: async () => {
       const a: Attempt = { start: performance.now(), end: NaN, ok: false };
       attempts.push(a);
@@ -196,16 +210,23 @@ function pgPool(
     },
     ...options,
   });
-  return { pool, attempts, closerHangs: () => hangs };
+  return { db, pool: db._pool!, attempts, closerHangs: () => hangs };
 }
 
-/** A request of a handler: borrow a client, run a query, give it back. */
+/**
+ * A request handler as in a Deno.serve app: a fresh scope, this request's
+ * client bound at the top (the documented pattern), then queries through
+ * the proxy; the client goes back to the pool when the scope ends.
+ */
 function request<R>(
-  pool: Pool<pg.Client>,
+  { db }: Db,
   fn: (c: pg.Client) => Promise<R>,
   timeout?: number,
 ): Promise<R> {
-  return pool.use(fn, { timeout });
+  return scoped(async () => {
+    await db._getObj({ timeout });
+    return await fn(db);
+  });
 }
 
 const canRun = fromEnv() !== undefined || installed();
@@ -217,7 +238,8 @@ if (!canRun && !CI) {
 }
 
 Deno.test({
-  name: "Pool of npm:pg clients survives a real PostgreSQL's faults",
+  name:
+    "Proxy-pooled npm:pg clients in scoped handlers survive a real PostgreSQL's faults",
   ignore: !canRun && !CI,
   async fn(t) {
     let server: Server;
@@ -237,11 +259,12 @@ Deno.test({
         async () => {
           const app = `${APP}_load`;
           const maxSize = 8;
-          const { pool, closerHangs } = pgPool(s, app, {
+          const pg8 = pgPool(s, app, {
             maxSize,
             minSize: 2,
             timeout: 30_000,
           });
+          const { pool, closerHangs } = pg8;
           let seen = 0;
           let sampled = 0;
           let sampling = true;
@@ -253,7 +276,7 @@ Deno.test({
           })();
           const results = await Promise.allSettled(
             Array.from({ length: 200 }, (_, i) =>
-              request(pool, async (c) => {
+              request(pg8, async (c) => {
                 const r = await c.query(
                   "SELECT $1::int AS i, pg_sleep(0.005), (SELECT count(*)::int FROM pg_stat_activity WHERE application_name = $2) AS n",
                   [i, app],
@@ -280,7 +303,7 @@ Deno.test({
           );
           assert(seen <= maxSize, `${seen} connections > maxSize ${maxSize}`);
           assert(seen >= 2, "the load should use several connections");
-          await pool.shutdown();
+          await pg8.db._shutdown();
           const waited = await until(
             "no connection from the app after shutdown",
             async () => await serverConns(s, app) === 0,
@@ -298,12 +321,13 @@ Deno.test({
         async () => {
           const app = `${APP}_kill`;
           const maxSize = 6;
-          const { pool, closerHangs } = pgPool(s, app, {
+          const pg6 = pgPool(s, app, {
             maxSize,
             minSize: 0,
             timeout: 10_000,
             checkSkip: 0, // check every borrow: the kill happens just after use
           });
+          const { pool, closerHangs } = pg6;
           // open maxSize connections, all idle afterwards
           const held = await Promise.all(
             Array.from({ length: maxSize }, () => pool.get()),
@@ -326,7 +350,7 @@ Deno.test({
           );
           const results = await Promise.allSettled(
             Array.from({ length: 50 }, (_, i) =>
-              request(pool, async (c) => {
+              request(pg6, async (c) => {
                 const r = await c.query("SELECT $1::int AS i", [i]);
                 return r.rows[0].i as number;
               })),
@@ -338,7 +362,7 @@ Deno.test({
           );
           assertEquals(st.badChecks, maxSize);
           assert(await serverConns(s, app) <= maxSize);
-          await pool.shutdown();
+          await pg6.db._shutdown();
           await until(
             "no connection from the app after shutdown",
             async () => await serverConns(s, app) === 0,
@@ -353,7 +377,7 @@ Deno.test({
         async () => {
           const app = `${APP}_restart`;
           const timeout = 1_000;
-          const { pool, attempts, closerHangs } = pgPool(s, app, {
+          const pg5 = pgPool(s, app, {
             maxSize: 5,
             minSize: 2,
             timeout,
@@ -362,6 +386,7 @@ Deno.test({
             backoffBase: 100, // the default
             backoffMax: 1_000, // so that a 3 s outage sees several attempts
           });
+          const { pool, attempts, closerHangs } = pg5;
           interface Done {
             start: number;
             end: number;
@@ -374,7 +399,7 @@ Deno.test({
             while (running) {
               const start = performance.now();
               try {
-                await request(pool, (c) => c.query("SELECT 1"), timeout);
+                await request(pg5, (c) => c.query("SELECT 1"), timeout);
                 done.push({ start, end: performance.now(), ok: true });
               } catch (err) {
                 done.push({ start, end: performance.now(), ok: false, err });
@@ -500,7 +525,7 @@ Deno.test({
           // back within 5 s with no manual action
           assert(recoveryMs < 5_000, `recovery took ${recoveryMs} ms`);
           assertEquals(late.length, 0, "requests after recovery must succeed");
-          await pool.shutdown();
+          await pg5.db._shutdown();
           await until(
             "no connection from the app after shutdown",
             async () => await serverConns(s, app) === 0,
