@@ -433,11 +433,13 @@ class ProxyCore<T> {
     this.#fun = fun;
     this.#pool = newPool;
     this.#shared = undefined;
-    this.#log.debug("Proxy {proxy} set to {what} (scope {scope}, {pool})", {
-      what: fun === undefined ? "an object" : "a function",
-      scope: resolved,
-      pool: newPool === undefined ? "no pool" : `pool ${newPool.stats().id}`,
-    });
+    if (this.#log.enabled("debug")) {
+      this.#log.debug("Proxy {proxy} set to {what} (scope {scope}, {pool})", {
+        what: fun === undefined ? "an object" : "a function",
+        scope: resolved,
+        pool: newPool === undefined ? "no pool" : `pool ${newPool.stats().id}`,
+      });
+    }
   }
 
   setPool(options: ProxyPoolOptions<T>): void {
