@@ -241,6 +241,8 @@ interface Req {
   returned: boolean;
   afterShutdown: boolean;
   settledAt: number;
+  /** Joined the pool's queue of waiters when it called get(). */
+  queued: boolean;
 }
 
 function describe(err: unknown): string {
@@ -442,13 +444,25 @@ class Run {
       returned: false,
       afterShutdown: this.shutdownAt !== undefined,
       settledAt: NaN,
+      queued: false,
     };
     this.reqs.push(r);
     const navail = this.pool.navail;
     const simple = navail > 0 && this.pool.nwaiting === 0 &&
       !this.cfg.hooks && !this.cfg.check && this.cfg.lifetime === 0;
+    const waiting = this.pool.nwaiting;
     this.pool.get({ timeout, signal: ctrl?.signal }).then(
       (ref) => {
+        // first come, first served: no older waiter still waits (without
+        // getter or check, a waiter is served the moment it is chosen)
+        if (r.queued && !this.cfg.hooks && !this.cfg.check) {
+          const older = this.reqs.find((o) =>
+            o.queued && o.id < r.id && o.state === "pending"
+          );
+          if (older !== undefined) {
+            this.violations.push(`req ${r.id} served before req ${older.id}`);
+          }
+        }
         r.state = "ok";
         r.settledAt = this.clock.now;
         r.obj = this.byRef.get(ref);
@@ -463,6 +477,7 @@ class Run {
         r.err = err;
       },
     );
+    r.queued = this.pool.nwaiting > waiting;
     // model: with an idle object and nothing in the way, no wait at all
     if (simple && this.shutdownAt === undefined) {
       this.expectAfterSettle.push(() => {
@@ -613,8 +628,10 @@ class Run {
       if (r.state !== "rejected") continue;
       const e = r.err;
       if (e instanceof TimeoutError) {
-        if (r.deadline !== Infinity && r.settledAt < r.deadline) {
-          v.push(`req ${r.id}: TimeoutError before its deadline`);
+        if (r.deadline !== Infinity && r.settledAt !== r.deadline) {
+          v.push(
+            `req ${r.id}: TimeoutError at ${r.settledAt}, deadline ${r.deadline}`,
+          );
         }
       } else if (
         !(e instanceof PoolError) && e !== r.reason &&
