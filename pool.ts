@@ -15,6 +15,7 @@ import type {
 } from "./hooks.ts";
 import { InstanceLog, isLogLevel } from "./_log.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
+import { Clock } from "./_clock.ts";
 import { refTimer, unrefTimer } from "./_timers.ts";
 import {
   checkFunction,
@@ -460,6 +461,9 @@ export class Pool<T> implements AsyncDisposable {
   readonly #statsHook: StatsHook<T> | undefined;
   readonly #tracer: TraceHook<T> | undefined;
   readonly #log: InstanceLog;
+  // Stamps lent and returned objects: coarse unless a decision depends on
+  // the stamps (see _clock.ts).
+  readonly #clock: Clock;
 
   // state
   #avail: Slot<T>[] = [];
@@ -614,6 +618,11 @@ export class Pool<T> implements AsyncDisposable {
         "Cannot create pool as 'hkDelay' must be positive when 'health' is set: current value is 0",
       );
     }
+    this.#clock = new Clock(
+      this.#maxUsingDelay === 0 && this.#maxUsingDelayKill === 0 &&
+        this.#maxAvailDelay === 0 && this.#maxLifetime === 0 &&
+        this.#check === undefined,
+    );
     this.#id = poolCount++;
     this.#log = new InstanceLog(["ppp", "pool"], logLevel, { pool: this.#id });
     this.#log.debug("Pool {pool} created: {options}", {
@@ -703,7 +712,7 @@ export class Pool<T> implements AsyncDisposable {
     }
     const timeout = options?.timeout ?? this.#timeout;
     if (this.#waiters.size === 0) {
-      const now = performance.now();
+      const now = this.#clock.now();
       const slot = this.#takeAvail(now);
       if (slot !== undefined) {
         if (this.#getter === undefined && !this.#needsCheck(slot, now)) {
@@ -730,7 +739,7 @@ export class Pool<T> implements AsyncDisposable {
         ),
       );
     }
-    const w = this.#newWaiter(performance.now(), timeout, signal);
+    const w = this.#newWaiter(this.#clock.now(), timeout, signal);
     this.#nwaits++;
     this.#waiters.push(w);
     this.#replenish(false);
@@ -774,7 +783,7 @@ export class Pool<T> implements AsyncDisposable {
       return RESOLVED;
     }
     this.#unlend(slot);
-    const now = performance.now();
+    const now = this.#clock.now();
     slot.lastRet = now;
     if (this.#retter !== undefined) return this.#retThenRecycle(slot);
     return this.#recycle(slot, now);
@@ -1101,7 +1110,7 @@ export class Pool<T> implements AsyncDisposable {
   // Hands a slot to a waiter that has not given up, running `check` and
   // `getter` first when they apply.
   #deliver(w: Waiter<T>, slot: Slot<T>): void {
-    const now = performance.now();
+    const now = this.#clock.now();
     if (this.#getter === undefined && !this.#needsCheck(slot, now)) {
       this.#handTo(w, slot, now);
     } else {
@@ -1146,9 +1155,9 @@ export class Pool<T> implements AsyncDisposable {
       // the caller gave up (or the pool shut down) meanwhile: the object
       // is not lost
       this.#refuse(w);
-      void this.#recycle(slot, performance.now());
+      void this.#recycle(slot, this.#clock.now());
     } else {
-      this.#handTo(w, slot, performance.now());
+      this.#handTo(w, slot, this.#clock.now());
     }
   }
 
@@ -1161,7 +1170,7 @@ export class Pool<T> implements AsyncDisposable {
 
   async #retThenRecycle(slot: Slot<T>): Promise<void> {
     await this.#runHook("retter", slot.obj, slot.n);
-    await this.#recycle(slot, performance.now());
+    await this.#recycle(slot, this.#clock.now());
   }
 
   // An object back from use: retire it, or hand it to the oldest waiter,
@@ -1217,7 +1226,7 @@ export class Pool<T> implements AsyncDisposable {
 
   // Serves queued waiters from available objects, then creates for the rest.
   #serveQueue(): void {
-    const now = performance.now();
+    const now = this.#clock.now();
     while (this.#waiters.size > 0) {
       const slot = this.#takeAvail(now);
       if (slot === undefined) break;
@@ -1260,7 +1269,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#ncreated++;
     this.#nobjs++;
     this.#failures = 0;
-    const now = performance.now();
+    const now = this.#clock.now();
     const jitter = this.#lifetimeJitter * Math.random();
     const expires = this.#maxLifetime > 0
       ? now + this.#maxLifetime - jitter
@@ -1515,6 +1524,7 @@ export class Pool<T> implements AsyncDisposable {
 
   async #doShutdown(grace: number): Promise<void> {
     this.#log.info("Pool {pool}: shutting down", {});
+    this.#clock.stop();
     clearTimeout(this.#hkTimer);
     clearTimeout(this.#backoffTimer);
     this.#hkTimer = this.#backoffTimer = undefined;
