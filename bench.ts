@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Pool } from "./mod.ts";
+import { Pool, Proxy } from "./mod.ts";
 import * as genericPool from "generic-pool";
 import { Pool as TarnPool } from "tarn";
 
@@ -456,8 +456,32 @@ const tarn: Contender = {
 };
 
 // ---------------------------------------------------------------------------
-// S5: a method call through our Proxy against a direct call (added once
-// proxy.ts exists).
+// S5: a method call through our Proxy against a direct call.
+
+/** An object with a `#private` field, so the method must run bound. */
+class Counter {
+  #n = 0;
+  add(x: number): number {
+    this.#n += x;
+    return this.#n;
+  }
+}
+
+/** ns per `add(1)` call: direct, then through a proxy set to the object. */
+function s5(calls: number): [direct: number, proxied: number] {
+  const obj = new Counter();
+  const proxy = new Proxy<Counter>();
+  proxy.setObj(obj);
+  let sum = 0;
+  let t = performance.now();
+  for (let i = 0; i < calls; i++) sum += obj.add(1);
+  const direct = (performance.now() - t) * 1e6 / calls;
+  t = performance.now();
+  for (let i = 0; i < calls; i++) sum += proxy.add(1);
+  const proxied = (performance.now() - t) * 1e6 / calls;
+  check(sum > 0, "S5 calls ran");
+  return [direct, proxied];
+}
 
 // ---------------------------------------------------------------------------
 // Runner.
@@ -479,6 +503,7 @@ interface Options {
   n: number;
   s3n: number;
   s4n: number;
+  s5n: number;
   only: Set<string>;
 }
 
@@ -491,6 +516,7 @@ function parseArgs(args: string[]): Options {
     n: quick ? 50_000 : 200_000,
     s3n: 2_000,
     s4n: quick ? 200_000 : 1_000_000,
+    s5n: quick ? 1_000_000 : 5_000_000,
     only: new Set((get("only") ?? "S1,S2,S3,S4,S5").split(",")),
   };
 }
@@ -615,6 +641,29 @@ async function main(): Promise<void> {
         } |`,
       );
     }
+  }
+  if (o.only.has("S5")) {
+    s5(o.s5n / 10); // warm-up
+    const direct: number[] = [];
+    const proxied: number[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      gc();
+      [direct[r], proxied[r]] = s5(o.s5n);
+    }
+    say("");
+    say(
+      `| S5 (method call, ${o.s5n} calls, shared object) | ns/call (median) |`,
+    );
+    say("| --- | ---: |");
+    say(`| direct \`obj.add(1)\` | ${median(direct).toFixed(1)} |`);
+    say(
+      `| through our Proxy \`proxy.add(1)\` | ${median(proxied).toFixed(1)} |`,
+    );
+    say(
+      `| cost of forwarding (median of per-round differences) | ${
+        median(proxied.map((p, r) => p - direct[r])).toFixed(1)
+      } |`,
+    );
   }
 }
 
