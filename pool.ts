@@ -1081,6 +1081,7 @@ export class Pool<T> implements AsyncDisposable {
   #timeoutWaiter(w: Waiter<T>, timeout: number): void {
     if (w.settled) return;
     this.#ntimeouts++;
+    w.timer = undefined; // it fired: nothing to clear
     this.#settle(w);
     const cause = this.#lastCreateError;
     w.reject(
