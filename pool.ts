@@ -782,7 +782,7 @@ export class Pool<T> implements AsyncDisposable {
       );
       return RESOLVED;
     }
-    this.#unlend(slot);
+    this.#unlend(slot, slot); // ret looked it up: it heads its chain
     const now = this.#clock.now();
     slot.lastRet = now;
     if (this.#retter !== undefined) return this.#retThenRecycle(slot);
@@ -1041,10 +1041,9 @@ export class Pool<T> implements AsyncDisposable {
 
   // Removes a lent slot from the lent map, whatever its place in the chain
   // of slots holding equal primitives.
-  #unlend(slot: Slot<T>): void {
+  #unlend(slot: Slot<T>, head: Slot<T> = this.#lent.get(slot.obj)!): void {
     this.#nlent--;
     slot.state = BUSY;
-    const head = this.#lent.get(slot.obj)!;
     if (head === slot) {
       if (slot.dup === undefined) this.#lent.delete(slot.obj);
       else this.#lent.set(slot.obj, slot.dup);
