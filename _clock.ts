@@ -10,7 +10,7 @@
 import { unrefTimer } from "./_timers.ts";
 
 /** Stamps served from one reading before the clock is read again. */
-const REUSE = 32;
+const REUSE = 128;
 /** Milliseconds after which a reading expires, once the event loop turns. */
 const TICK = 1;
 

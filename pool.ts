@@ -1109,8 +1109,11 @@ export class Pool<T> implements AsyncDisposable {
 
   // Hands a slot to a waiter that has not given up, running `check` and
   // `getter` first when they apply.
-  #deliver(w: Waiter<T>, slot: Slot<T>): void {
-    const now = this.#clock.now();
+  #deliver(
+    w: Waiter<T>,
+    slot: Slot<T>,
+    now: number = this.#clock.now(),
+  ): void {
     if (this.#getter === undefined && !this.#needsCheck(slot, now)) {
       this.#handTo(w, slot, now);
     } else {
@@ -1193,7 +1196,7 @@ export class Pool<T> implements AsyncDisposable {
     }
     const w = this.#waiters.shift();
     if (w !== undefined) {
-      this.#deliver(w, slot);
+      this.#deliver(w, slot, now);
     } else {
       slot.state = AVAIL;
       this.#avail.push(slot);
