@@ -723,8 +723,13 @@ export class Pool<T> implements AsyncDisposable {
         this.#deliver(w, slot);
         return w.promise;
       }
-      // while creations fail, callers queue for the backed-off attempts
-      if (this.#failures === 0 && this.#hasRoom()) {
+      // Create for this caller, unless a creation already under way for
+      // the pool will serve it (no burst of creations at start), or
+      // creations fail (callers queue for the backed-off attempts).
+      if (
+        this.#failures === 0 && this.#hasRoom() &&
+        (this.#nbackground === 0 || timeout === 0)
+      ) {
         const w = this.#newWaiter(now, timeout, signal);
         this.#startCreation(w);
         return w.promise;

@@ -215,6 +215,30 @@ Deno.test("Pool.get() creates an object when there is room and none is available
   await pool.ret(b);
 });
 
+Deno.test("Pool.get() waits for a background creation under way rather than starting another", async () => {
+  const ledger = new Ledger();
+  const gate = Promise.withResolvers<void>();
+  await using pool = new Pool<Res>({
+    fun: async (n) => {
+      await gate.promise;
+      return ledger.make(n);
+    },
+    minSize: 1,
+    maxSize: 4,
+  });
+  assertEquals(pool.ncreating, 1); // the fill, started by the constructor
+  const first = pool.get();
+  assertEquals([pool.ncreating, pool.nwaiting], [1, 1]);
+  // timeout 0 never queues: it creates its own, since there is room
+  const impatient = pool.get({ timeout: 0 });
+  assertEquals(pool.ncreating, 2);
+  gate.resolve();
+  assertEquals((await first).n, 0);
+  assertEquals((await impatient).n, 1);
+  await pool.ret(await first);
+  await pool.ret(await impatient);
+});
+
 // ---- semantic 3: timeouts and aborts ----
 
 Deno.test("Pool.get() rejects with TimeoutError when the pool stays full", async () => {
