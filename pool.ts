@@ -726,16 +726,15 @@ export class Pool<T> implements AsyncDisposable {
       // Create for this caller, unless a creation already under way for
       // the pool will serve it (no burst of creations at start), or
       // creations fail (callers queue for the backed-off attempts).
-      if (
-        this.#failures === 0 && this.#hasRoom() &&
-        (this.#nbackground === 0 || timeout === 0)
-      ) {
-        const w = this.#newWaiter(now, timeout, signal);
-        this.#startCreation(w);
-        return w.promise;
+      if (this.#nbackground === 0 && this.#canCreateFor()) {
+        return this.#createFor(now, timeout, signal);
       }
     }
     if (timeout === 0) {
+      // never queues, but may create
+      if (this.#canCreateFor()) {
+        return this.#createFor(this.#clock.now(), timeout, signal);
+      }
       this.#ntimeouts++;
       return Promise.reject(
         new TimeoutError(
@@ -1027,6 +1026,22 @@ export class Pool<T> implements AsyncDisposable {
       slot = this.#avail.pop();
     }
     return slot;
+  }
+
+  #canCreateFor(): boolean {
+    return this.#failures === 0 && this.#hasRoom();
+  }
+
+  // Starts a creation whose object goes to this caller (or, if the caller
+  // gives up first, to the pool); its failure fails this caller.
+  #createFor(
+    now: number,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const w = this.#newWaiter(now, timeout, signal);
+    this.#startCreation(w);
+    return w.promise;
   }
 
   #needsCheck(slot: Slot<T>, now: number): boolean {
