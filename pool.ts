@@ -786,11 +786,26 @@ export class Pool<T> implements AsyncDisposable {
       );
       return RESOLVED;
     }
-    this.#unlend(slot, slot); // ret looked it up: it heads its chain
     const now = this.#clock.now();
     slot.lastRet = now;
+    if (this.#waiters.size > 0 && this.#canHandOver(slot, now)) {
+      // Straight to the oldest waiter, as #release would do, but the object
+      // stays in the lent map: no delete and re-insert.
+      this.#stampLend(slot, now);
+      this.#resolveWaiter(this.#waiters.shift()!, slot.obj, now);
+      return RESOLVED;
+    }
+    this.#unlend(slot, slot); // ret looked it up: it heads its chain
     if (this.#retter !== undefined) return this.#retThenRecycle(slot);
     return this.#recycle(slot, now);
+  }
+
+  // Whether a returned object may go to a waiter with nothing to run or
+  // decide in between: no hook, not worn out, not expired, not shutting down.
+  #canHandOver(slot: Slot<T>, now: number): boolean {
+    return this.#retter === undefined && this.#getter === undefined &&
+      !this.#needsCheck(slot, now) && !this.#shutdown &&
+      (this.#maxUse === 0 || slot.uses < this.#maxUse) && now < slot.expires;
   }
 
   /**
@@ -1050,13 +1065,17 @@ export class Pool<T> implements AsyncDisposable {
 
   #lend(slot: Slot<T>, now: number): void {
     slot.state = LENT;
-    slot.uses++;
-    slot.lastGet = now;
-    this.#nuses++;
+    this.#stampLend(slot, now);
     this.#nlent++;
     const head = this.#lent.get(slot.obj);
     if (head !== undefined) slot.dup = head;
     this.#lent.set(slot.obj, slot);
+  }
+
+  #stampLend(slot: Slot<T>, now: number): void {
+    slot.uses++;
+    slot.lastGet = now;
+    this.#nuses++;
   }
 
   // Removes a lent slot from the lent map, whatever its place in the chain
@@ -1144,9 +1163,13 @@ export class Pool<T> implements AsyncDisposable {
 
   #handTo(w: Waiter<T>, slot: Slot<T>, now: number): void {
     this.#lend(slot, now);
+    this.#resolveWaiter(w, slot.obj, now);
+  }
+
+  #resolveWaiter(w: Waiter<T>, obj: T, now: number): void {
     this.#recordWait(now - w.since);
     this.#settle(w);
-    w.resolve(slot.obj);
+    w.resolve(obj);
   }
 
   async #prepareFor(w: Waiter<T>, slot: Slot<T>, now: number): Promise<void> {

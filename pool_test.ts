@@ -533,6 +533,18 @@ Deno.test("Pool closes an object on return after maxUse uses", async () => {
   assertEquals(ledger.doubleCloses(), []);
 });
 
+Deno.test("Pool closes a worn-out object returned while a caller waits, and creates for the caller", async () => {
+  const ledger = new Ledger();
+  await using pool = auditedPool(ledger, { maxUse: 1, maxSize: 1 });
+  const a = await pool.get();
+  const waiting = pool.get();
+  await pool.ret(a);
+  assertFalse(a.open);
+  const b = await waiting;
+  assert(b !== a && b.open);
+  await pool.ret(b);
+});
+
 // ---- semantic 6: maxAvailDelay ----
 
 Deno.test("Pool closes objects idle longer than maxAvailDelay, down to minSize", async () => {
