@@ -5,9 +5,9 @@
 /** One caller of `Pool.get()` that has no object yet. */
 export class Waiter<T> {
   /** Settles the caller's promise with an object. */
-  readonly resolve: (obj: T) => void;
+  resolve!: (obj: T) => void;
   /** Settles the caller's promise with an error. */
-  readonly reject: (reason: unknown) => void;
+  reject!: (reason: unknown) => void;
   /** The promise the caller awaits. */
   readonly promise: Promise<T>;
   /** True once the caller's promise is settled: it wants nothing more. */
@@ -16,6 +16,8 @@ export class Waiter<T> {
   readonly since: number;
   /** The caller's timeout timer, cleared when the waiter settles. */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The caller's timeout in ms, for the error message. */
+  timeout = 0;
   /** The caller's signal and our listener on it, removed on settle. */
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
@@ -25,10 +27,10 @@ export class Waiter<T> {
   queued = false;
 
   constructor(since: number) {
-    const { promise, resolve, reject } = Promise.withResolvers<T>();
-    this.promise = promise;
-    this.resolve = resolve;
-    this.reject = reject;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     this.since = since;
   }
 }

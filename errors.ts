@@ -22,15 +22,11 @@
  * ```
  */
 export class PPPError extends Error {
-  /**
-   * Constructs a new instance.
-   *
-   * @param message What happened and what to do about it.
-   * @param options `cause` of the error, if any.
-   */
-  constructor(message?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PPPError";
+  static {
+    // on the prototype, with no constructor of its own: V8 then skips the
+    // chain of constructors (an error costs as much as a plain Error;
+    // TimeoutErrors are built by the thousand when a pool is exhausted)
+    this.prototype.name = "PPPError";
   }
 }
 
@@ -49,15 +45,8 @@ export class PPPError extends Error {
  * ```
  */
 export class PoolError extends PPPError {
-  /**
-   * Constructs a new instance.
-   *
-   * @param message What happened and what to do about it.
-   * @param options `cause` of the error, if any.
-   */
-  constructor(message?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PoolError";
+  static {
+    this.prototype.name = "PoolError";
   }
 }
 
@@ -80,15 +69,8 @@ export class PoolError extends PPPError {
  * ```
  */
 export class TimeoutError extends PoolError {
-  /**
-   * Constructs a new instance.
-   *
-   * @param message What happened and what to do about it.
-   * @param options `cause` of the error: the last creation error, if any.
-   */
-  constructor(message?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TimeoutError";
+  static {
+    this.prototype.name = "TimeoutError";
   }
 }
 
@@ -106,14 +88,7 @@ export class TimeoutError extends PoolError {
  * ```
  */
 export class ProxyError extends PPPError {
-  /**
-   * Constructs a new instance.
-   *
-   * @param message What happened and what to do about it.
-   * @param options `cause` of the error, if any.
-   */
-  constructor(message?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ProxyError";
+  static {
+    this.prototype.name = "ProxyError";
   }
 }

@@ -1101,7 +1101,8 @@ export class Pool<T> implements AsyncDisposable {
   ): Waiter<T> {
     const w = new Waiter<T>(now);
     if (timeout !== undefined && timeout > 0 && timeout !== Infinity) {
-      w.timer = setTimeout(() => this.#timeoutWaiter(w, timeout), timeout);
+      w.timeout = timeout;
+      w.timer = setTimeout(this.#onWaiterTimeout, timeout, w);
     }
     if (signal !== undefined) {
       w.signal = signal;
@@ -1116,7 +1117,11 @@ export class Pool<T> implements AsyncDisposable {
     return w;
   }
 
-  #timeoutWaiter(w: Waiter<T>, timeout: number): void {
+  // One function for every waiter's timer (no closure per waiter).
+  readonly #onWaiterTimeout = (w: Waiter<T>): void => this.#timeoutWaiter(w);
+
+  #timeoutWaiter(w: Waiter<T>): void {
+    const timeout = w.timeout;
     if (w.settled) return;
     this.#ntimeouts++;
     w.timer = undefined; // it fired: nothing to clear
