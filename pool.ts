@@ -1102,7 +1102,9 @@ export class Pool<T> implements AsyncDisposable {
     const w = new Waiter<T>(now);
     if (timeout !== undefined && timeout > 0 && timeout !== Infinity) {
       w.timeout = timeout;
-      w.timer = setTimeout(this.#onWaiterTimeout, timeout, w);
+      // a closure, not setTimeout's extra arguments, which fake clocks of
+      // test libraries may not pass on
+      w.timer = setTimeout(() => this.#timeoutWaiter(w), timeout);
     }
     if (signal !== undefined) {
       w.signal = signal;
@@ -1116,9 +1118,6 @@ export class Pool<T> implements AsyncDisposable {
     }
     return w;
   }
-
-  // One function for every waiter's timer (no closure per waiter).
-  readonly #onWaiterTimeout = (w: Waiter<T>): void => this.#timeoutWaiter(w);
 
   #timeoutWaiter(w: Waiter<T>): void {
     const timeout = w.timeout;
