@@ -286,6 +286,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === "function";
 }
 
+type Target = Record<PropertyKey, unknown>;
+
 let proxyCount = 0;
 
 /** The state and logic behind one proxy; the JS Proxy only dispatches. */
@@ -306,6 +308,18 @@ class ProxyCore<T> {
   #isolate = new Frame();
   #calls = 0;
   #retiring = new Set<Promise<void>>();
+  // The binding found in the frame looked up last (ASYNC and THREAD): while
+  // it still holds an object of this generation, it is that frame's binding
+  // (a binding leaves its frame only through release(), which clears `has`,
+  // or through a set(), which bumps the generation).
+  #lastFrame: Frame | undefined = undefined;
+  #lastBinding: Binding | undefined = undefined;
+  // The method read last, bound: reading the same function on the same
+  // object again returns the same bound function instead of binding anew.
+  // Keyed on both identities, it can never call another object.
+  #lastObj: unknown = undefined;
+  #lastFn: unknown = undefined;
+  #lastBound: unknown = undefined;
 
   constructor(options: ProxyOptions<T, string>) {
     if (options === null || typeof options !== "object") {
@@ -433,6 +447,7 @@ class ProxyCore<T> {
     this.#fun = fun;
     this.#pool = newPool;
     this.#shared = undefined;
+    this.#forget();
     if (this.#log.enabled("debug")) {
       this.#log.debug("Proxy {proxy} set to {what} (scope {scope}, {pool})", {
         what: fun === undefined ? "an object" : "a function",
@@ -478,6 +493,15 @@ class ProxyCore<T> {
     this.#track(done);
   }
 
+  /** Drops the caches of `current()` and `get()`: they hold old objects. */
+  #forget(): void {
+    this.#lastFrame = undefined;
+    this.#lastBinding = undefined;
+    this.#lastObj = undefined;
+    this.#lastFn = undefined;
+    this.#lastBound = undefined;
+  }
+
   /** Keeps a background promise (that never rejects) for _shutdown(). */
   #track(done: Promise<void>): void {
     this.#retiring.add(done);
@@ -488,6 +512,7 @@ class ProxyCore<T> {
     this.#log.debug("Proxy {proxy} shutting down");
     const isolate = this.#isolate;
     this.#isolate = new Frame();
+    this.#forget();
     await Promise.all([isolate.close(), this.#pool?.shutdown(options)]);
     while (this.#retiring.size > 0) await Promise.all(this.#retiring);
   }
@@ -674,9 +699,20 @@ class ProxyCore<T> {
       throw this.#unboundError(prop);
     }
     const frame = this.#frame();
+    const last = this.#lastBinding;
+    if (
+      frame === this.#lastFrame && last !== undefined && last.has &&
+      last.gen === this.#gen
+    ) {
+      return last.obj as T;
+    }
     const binding = this.#bindingIn(frame);
     if (binding !== undefined) {
-      if (binding.has) return binding.obj as T;
+      if (binding.has) {
+        this.#lastFrame = frame;
+        this.#lastBinding = binding;
+        return binding.obj as T;
+      }
       throw this.#unboundError(prop);
     }
     if (frame.closed) throw this.#endedError(prop);
@@ -687,6 +723,29 @@ class ProxyCore<T> {
       if (bound.has) return bound.obj as T;
     }
     throw this.#unboundError(prop);
+  }
+
+  /**
+   * A forwarded property read: the value of `prop` on the current object,
+   * a method bound to that object.
+   */
+  get(prop: PropertyKey): unknown {
+    const obj = this.current(prop);
+    const value = (obj as Target)[prop];
+    if (typeof value === "function" && prop !== "constructor") {
+      if (value === this.#lastFn && obj === this.#lastObj) {
+        return this.#lastBound;
+      }
+      const bound = value.bind(obj);
+      this.#lastObj = obj;
+      this.#lastFn = value;
+      this.#lastBound = bound;
+      return bound;
+    }
+    // Without a toJSON of its own, JSON.stringify(proxy) serializes the
+    // object itself (arrays as arrays, primitives as primitives).
+    if (value === undefined && prop === "toJSON") return () => obj;
+    return value;
   }
 
   /** Describes the proxy for Deno's inspect, without side effects. */
@@ -756,8 +815,6 @@ class ProxyCore<T> {
   }
 }
 
-type Target = Record<PropertyKey, unknown>;
-
 function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
   const core = new ProxyCore<T>(options);
   const setName = options.setName ?? "set";
@@ -784,6 +841,17 @@ function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
     controls.set(`${setName}Obj`, setObj);
     controls.set(`${setName}Fun`, setFun);
   }
+  // Every control name starts with "_" but the setters (with no setName,
+  // "_set…" names stand in) and Symbol.asyncDispose: any other name skips
+  // the map.
+  const [set0, set1, set2] = setName === ""
+    ? ["_set", "_setObj", "_setFun"]
+    : [setName, `${setName}Obj`, `${setName}Fun`];
+  const isControl = (prop: PropertyKey): boolean =>
+    typeof prop === "string"
+      ? prop.charCodeAt(0) === 95 /* _ */ || prop === set0 || prop === set1 ||
+        prop === set2
+      : prop === Symbol.asyncDispose;
   const describe = (
     inspect: (value: unknown, options?: unknown) => string,
     inspectOptions?: unknown,
@@ -794,7 +862,10 @@ function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
       : `Proxy <${state.why}>`;
   };
   // Deno's inspect reads the target, never the traps: it finds this.
-  const target: Target = Object.create(null);
+  // Object.create(null) would make a dictionary-mode object, and V8 looks
+  // every read up in the target to check the trap's answer: a fast-mode
+  // object without prototype keeps that check cheap.
+  const target: Target = Object.setPrototypeOf({}, null);
   Object.defineProperty(target, INSPECT, {
     value: describe,
     configurable: true,
@@ -810,21 +881,15 @@ function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
   const box = (prop?: PropertyKey): object => Object(core.current(prop));
   const handler: ProxyHandler<Target> = {
     get(_target, prop) {
-      const control = controls.get(prop);
-      if (control !== undefined) return control;
-      if (prop === "_pool") return core.pool;
+      if (isControl(prop)) {
+        const control = controls.get(prop);
+        if (control !== undefined) return control;
+        if (prop === "_pool") return core.pool;
+      }
       // Promise resolution probes `then`: a proxy that cannot give its
       // object now is not thenable, rather than a throw inside `await`.
       if (prop === "then" && !core.hasObj()) return undefined;
-      const obj = core.current(prop);
-      const value = (obj as Target)[prop];
-      if (typeof value === "function" && prop !== "constructor") {
-        return value.bind(obj);
-      }
-      // Without a toJSON of its own, JSON.stringify(proxy) serializes the
-      // object itself (arrays as arrays, primitives as primitives).
-      if (value === undefined && prop === "toJSON") return () => obj;
-      return value;
+      return core.get(prop);
     },
     set(_target, prop, value) {
       return Reflect.set(box(prop), prop, value);
