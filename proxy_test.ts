@@ -582,3 +582,109 @@ Deno.test("ProxyError is a PPPError subclass with its name", () => {
   assertInstanceOf(error, ProxyError);
   assertEquals(error.name, "ProxyError");
 });
+
+// ---- cached bound methods and bindings
+
+class Named {
+  #name: string;
+  constructor(name: string) {
+    this.#name = name;
+  }
+  name(): string {
+    return this.#name;
+  }
+}
+
+Deno.test("Proxy returns one bound method for repeated reads, and binds it to a new object after setObj", () => {
+  const first = new Named("first");
+  const proxy = new Proxy<Named>({ obj: first });
+  const before = proxy.name;
+  assertStrictEquals(proxy.name, before); // cached, not bound anew
+  assertEquals(before(), "first");
+  // Same function (Named.prototype.name), another object.
+  proxy.setObj(new Named("second"));
+  const after = proxy.name;
+  assertEquals(after(), "second");
+  assertEquals(proxy.name(), "second");
+  assert(after !== before);
+  assertEquals(before(), "first"); // a method read earlier stays bound
+  proxy.setObj(first);
+  assertEquals(proxy.name(), "first");
+});
+
+Deno.test("Proxy binds a method replaced on the object, and leaves constructor unbound", () => {
+  const obj = {
+    f(): string {
+      return "old";
+    },
+  };
+  const proxy = new Proxy<typeof obj>({ obj });
+  assertEquals(proxy.f(), "old");
+  obj.f = () => "new";
+  assertEquals(proxy.f(), "new");
+  const counter = new Proxy<Counter>({ obj: new Counter() });
+  counter.inc();
+  assertStrictEquals(counter.constructor, Counter);
+});
+
+Deno.test("ASYNC: concurrent scopes calling the same method each reach their own object", async () => {
+  await using db = new Proxy<Named>({ fun: (n) => new Named(`conn ${n}`) });
+  const seen: string[][] = [[], []];
+  let release!: () => void;
+  const bothBound = new Promise<void>((resolve) => release = resolve);
+  let bound = 0;
+  await Promise.all([0, 1].map((i) =>
+    scoped(async () => {
+      const own = (await db._getObj()).name();
+      if (++bound === 2) release();
+      await bothBound;
+      // Interleave: each call follows one made in the other scope.
+      for (let k = 0; k < 3; k++) {
+        seen[i].push(db.name());
+        await Promise.resolve();
+      }
+      assertEquals(seen[i], [own, own, own]);
+    })
+  ));
+  assertEquals(new Set([...seen[0], ...seen[1]]).size, 2);
+});
+
+Deno.test("ASYNC: a member access after _retObj() or set() in the same scope finds no object", async () => {
+  await using db = new Proxy<Named>({ fun: (n) => new Named(`conn ${n}`) });
+  await scoped(async () => {
+    await db._getObj();
+    assertEquals(db.name(), "conn 0");
+    await db._retObj();
+    assertThrows(() => db.name(), ProxyError, "no object is bound");
+    await db._getObj();
+    assertEquals(db.name(), "conn 0"); // back from the pool
+    db.setFun((n) => new Named(`new ${n}`));
+    assertThrows(() => db.name(), ProxyError, "no object is bound");
+    await db._getObj();
+    assertEquals(db.name(), "new 0");
+  });
+});
+
+Deno.test("THREAD: a member access after _shutdown() finds no object", async () => {
+  const db = new Proxy<Named>({
+    fun: (n) => new Named(`conn ${n}`),
+    scope: Scope.THREAD,
+  });
+  await db._getObj();
+  assertEquals(db.name(), "conn 0");
+  await db._shutdown();
+  assertThrows(() => db.name(), ProxyError, "no object is bound");
+});
+
+Deno.test("Proxy forwards members of T named like a control but not one", () => {
+  const obj = { _id: 7, _get: () => "got", set: 1, setObj: 2 };
+  const proxy = new Proxy<typeof obj, "init">({ obj, setName: "init" });
+  assertEquals(proxy._id, 7);
+  assertEquals(proxy._get(), "got");
+  assertEquals(proxy.set, 1);
+  assertEquals(proxy.setObj, 2);
+  assertEquals(typeof proxy.initObj, "function");
+  const bare = new Proxy<typeof obj, "">({ obj, setName: "" });
+  assertEquals([bare.set, bare.setObj, bare._id], [1, 2, 7]);
+  assertEquals(typeof bare._setObj, "function");
+});
