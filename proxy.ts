@@ -286,8 +286,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === "function";
 }
 
-type Target = Record<PropertyKey, unknown>;
-
 let proxyCount = 0;
 
 /** The state and logic behind one proxy; the JS Proxy only dispatches. */
@@ -320,6 +318,12 @@ class ProxyCore<T> {
   #lastObj: unknown = undefined;
   #lastFn: unknown = undefined;
   #lastBound: unknown = undefined;
+  /** The control members by name, the setters included. */
+  readonly controls: Map<PropertyKey, unknown>;
+  // The setter names; with no setName, "_set…" names (controls anyway).
+  readonly #set0: string;
+  readonly #set1: string;
+  readonly #set2: string;
 
   constructor(options: ProxyOptions<T, string>) {
     if (options === null || typeof options !== "object") {
@@ -352,6 +356,33 @@ class ProxyCore<T> {
       );
     }
     this.#setName = setName;
+    const set = (o: ProxySetOptions<T>) => this.set(o);
+    const setObj = (obj: T) => this.set({ obj }, "set proxy object");
+    const setFun = (fun: FunHook<T>) => this.set({ fun }, "set proxy function");
+    this.controls = new Map<PropertyKey, unknown>([
+      ["_set", set],
+      ["_setObj", setObj],
+      ["_setFun", setFun],
+      ["_getObj", (o?: GetOptions) => this.getObj(o)],
+      ["_hasObj", () => this.hasObj()],
+      ["_retObj", () => this.retObj()],
+      [
+        "_obj",
+        <R>(fn: (obj: T) => R | Promise<R>, o?: GetOptions) => this.obj(fn, o),
+      ],
+      ["_setPool", (o: ProxyPoolOptions<T>) => this.setPool(o)],
+      ["_shutdown", (o?: ShutdownOptions) => this.shutdown(o)],
+      [Symbol.asyncDispose, () => this.shutdown()],
+    ]);
+    const base = setName === "" ? "_set" : setName;
+    this.#set0 = base;
+    this.#set1 = `${base}Obj`;
+    this.#set2 = `${base}Fun`;
+    if (setName !== "") {
+      this.controls.set(this.#set0, set);
+      this.controls.set(this.#set1, setObj);
+      this.controls.set(this.#set2, setFun);
+    }
     this.#name = name ?? "proxy";
     this.#log = new InstanceLog(["ppp", "proxy"], logLevel, {
       proxy: this.#name,
@@ -726,12 +757,24 @@ class ProxyCore<T> {
   }
 
   /**
+   * Whether `prop` may name a control member: every control name starts
+   * with "_" but the setters and Symbol.asyncDispose. Any other name skips
+   * the `controls` map.
+   */
+  isControl(prop: PropertyKey): boolean {
+    return typeof prop === "string"
+      ? prop.charCodeAt(0) === 95 /* _ */ || prop === this.#set0 ||
+        prop === this.#set1 || prop === this.#set2
+      : prop === Symbol.asyncDispose;
+  }
+
+  /**
    * A forwarded property read: the value of `prop` on the current object,
    * a method bound to that object.
    */
   get(prop: PropertyKey): unknown {
     const obj = this.current(prop);
-    const value = (obj as Target)[prop];
+    const value = (obj as Record<PropertyKey, unknown>)[prop];
     if (typeof value === "function" && prop !== "constructor") {
       if (value === this.#lastFn && obj === this.#lastObj) {
         return this.#lastBound;
@@ -815,43 +858,73 @@ class ProxyCore<T> {
   }
 }
 
+/** Where a proxy's target keeps its core, for the one shared handler. */
+const CORE = Symbol("ProxyCore");
+
+/** The target of every proxy: empty but for its core and inspect hooks. */
+interface Target {
+  readonly [CORE]: ProxyCore<unknown>;
+}
+
+/** The object behind `target`, as an object, for the traps but `get`. */
+function box(target: Target, prop?: PropertyKey): object {
+  return Object(target[CORE].current(prop));
+}
+
+// One handler for every proxy, its state on the target: the traps see one
+// core class and one target shape, and stay monomorphic however many
+// proxies there are.
+const handler: ProxyHandler<Target> = {
+  get(target, prop) {
+    const core = target[CORE];
+    if (core.isControl(prop)) {
+      const control = core.controls.get(prop);
+      if (control !== undefined) return control;
+      if (prop === "_pool") return core.pool;
+    }
+    // Promise resolution probes `then`: a proxy that cannot give its
+    // object now is not thenable, rather than a throw inside `await`.
+    if (prop === "then" && !core.hasObj()) return undefined;
+    return core.get(prop);
+  },
+  set(target, prop, value) {
+    return Reflect.set(box(target, prop), prop, value);
+  },
+  has(target, prop) {
+    return target[CORE].controls.has(prop) || prop === "_pool" ||
+      prop in box(target, prop);
+  },
+  deleteProperty(target, prop) {
+    return Reflect.deleteProperty(box(target, prop), prop);
+  },
+  ownKeys(target) {
+    return Reflect.ownKeys(box(target));
+  },
+  getOwnPropertyDescriptor(target, prop) {
+    const desc = Reflect.getOwnPropertyDescriptor(box(target, prop), prop);
+    // The target is extensible and its own properties are configurable:
+    // only configurable properties may be reported.
+    if (desc !== undefined) desc.configurable = true;
+    return desc;
+  },
+  defineProperty(target, prop, desc) {
+    return Reflect.defineProperty(box(target, prop), prop, desc);
+  },
+  getPrototypeOf(target) {
+    return Reflect.getPrototypeOf(box(target));
+  },
+  setPrototypeOf(target, proto) {
+    return Reflect.setPrototypeOf(box(target), proto);
+  },
+  preventExtensions() {
+    throw new ProxyError(
+      "Cannot freeze, seal or prevent extensions of a proxy: do it to the object, as in `await proxy._obj(Object.freeze)`",
+    );
+  },
+};
+
 function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
   const core = new ProxyCore<T>(options);
-  const setName = options.setName ?? "set";
-  const set = (o: ProxySetOptions<T>) => core.set(o);
-  const setObj = (obj: T) => core.set({ obj }, "set proxy object");
-  const setFun = (fun: FunHook<T>) => core.set({ fun }, "set proxy function");
-  const controls = new Map<PropertyKey, unknown>([
-    ["_set", set],
-    ["_setObj", setObj],
-    ["_setFun", setFun],
-    ["_getObj", (o?: GetOptions) => core.getObj(o)],
-    ["_hasObj", () => core.hasObj()],
-    ["_retObj", () => core.retObj()],
-    [
-      "_obj",
-      <R>(fn: (obj: T) => R | Promise<R>, o?: GetOptions) => core.obj(fn, o),
-    ],
-    ["_setPool", (o: ProxyPoolOptions<T>) => core.setPool(o)],
-    ["_shutdown", (o?: ShutdownOptions) => core.shutdown(o)],
-    [Symbol.asyncDispose, () => core.shutdown()],
-  ]);
-  if (setName !== "") {
-    controls.set(setName, set);
-    controls.set(`${setName}Obj`, setObj);
-    controls.set(`${setName}Fun`, setFun);
-  }
-  // Every control name starts with "_" but the setters (with no setName,
-  // "_set…" names stand in) and Symbol.asyncDispose: any other name skips
-  // the map.
-  const [set0, set1, set2] = setName === ""
-    ? ["_set", "_setObj", "_setFun"]
-    : [setName, `${setName}Obj`, `${setName}Fun`];
-  const isControl = (prop: PropertyKey): boolean =>
-    typeof prop === "string"
-      ? prop.charCodeAt(0) === 95 /* _ */ || prop === set0 || prop === set1 ||
-        prop === set2
-      : prop === Symbol.asyncDispose;
   const describe = (
     inspect: (value: unknown, options?: unknown) => string,
     inspectOptions?: unknown,
@@ -864,8 +937,10 @@ function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
   // Deno's inspect reads the target, never the traps: it finds this.
   // Object.create(null) would make a dictionary-mode object, and V8 looks
   // every read up in the target to check the trap's answer: a fast-mode
-  // object without prototype keeps that check cheap.
+  // object without prototype keeps that check cheap. Every target gets the
+  // same properties in the same order, so they share one shape.
   const target: Target = Object.setPrototypeOf({}, null);
+  Object.defineProperty(target, CORE, { value: core, configurable: true });
   Object.defineProperty(target, INSPECT, {
     value: describe,
     configurable: true,
@@ -878,53 +953,6 @@ function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
     ) => describe(inspect, opts),
     configurable: true,
   });
-  const box = (prop?: PropertyKey): object => Object(core.current(prop));
-  const handler: ProxyHandler<Target> = {
-    get(_target, prop) {
-      if (isControl(prop)) {
-        const control = controls.get(prop);
-        if (control !== undefined) return control;
-        if (prop === "_pool") return core.pool;
-      }
-      // Promise resolution probes `then`: a proxy that cannot give its
-      // object now is not thenable, rather than a throw inside `await`.
-      if (prop === "then" && !core.hasObj()) return undefined;
-      return core.get(prop);
-    },
-    set(_target, prop, value) {
-      return Reflect.set(box(prop), prop, value);
-    },
-    has(_target, prop) {
-      return controls.has(prop) || prop === "_pool" || prop in box(prop);
-    },
-    deleteProperty(_target, prop) {
-      return Reflect.deleteProperty(box(prop), prop);
-    },
-    ownKeys() {
-      return Reflect.ownKeys(box());
-    },
-    getOwnPropertyDescriptor(_target, prop) {
-      const desc = Reflect.getOwnPropertyDescriptor(box(prop), prop);
-      // The target is empty and extensible: only configurable properties
-      // may be reported.
-      if (desc !== undefined) desc.configurable = true;
-      return desc;
-    },
-    defineProperty(_target, prop, desc) {
-      return Reflect.defineProperty(box(prop), prop, desc);
-    },
-    getPrototypeOf() {
-      return Reflect.getPrototypeOf(box());
-    },
-    setPrototypeOf(_target, proto) {
-      return Reflect.setPrototypeOf(box(), proto);
-    },
-    preventExtensions() {
-      throw new ProxyError(
-        "Cannot freeze, seal or prevent extensions of a proxy: do it to the object, as in `await proxy._obj(Object.freeze)`",
-      );
-    },
-  };
   return new JSProxy(target, handler) as unknown as Proxy<T, string>;
 }
 
