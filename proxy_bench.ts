@@ -24,6 +24,16 @@ Deno.bench("proxy method call (shared obj)", { group: "call" }, () => {
   shared.query(1);
 });
 
+// The floor of any forwarding: a JS Proxy whose get trap only returns a
+// method bound once. Ours costs this plus its own checks.
+const bound = new Conn();
+const boundQuery = bound.query.bind(bound);
+const minimal = new globalThis.Proxy({}, { get: () => boundQuery }) as Conn;
+
+Deno.bench("minimal JS Proxy method call (floor)", { group: "call" }, () => {
+  minimal.query(1);
+});
+
 Deno.bench("direct getter", { group: "get", baseline: true }, () => {
   direct.n;
 });
