@@ -30,6 +30,7 @@ import { assert, assertRejects } from "@std/assert";
 import { setImmediate } from "node:timers";
 import { Pool } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
+import { prng } from "./_testing.ts";
 
 // ---- fake time ----
 
@@ -84,18 +85,6 @@ class FakeClock {
     this.now = target;
     await settle();
   }
-}
-
-// A seeded PRNG (mulberry32) so that the pool's jitter replays.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---- what a run is made of ----
@@ -274,7 +263,7 @@ async function runModel(cfg: Config, ops: Op[]): Promise<void> {
     configurable: true,
     writable: true,
   });
-  Math.random = mulberry32(cfg.seed);
+  Math.random = prng(cfg.seed); // the pool's jitter replays
   try {
     await new Run(cfg, clock, settle).go(ops, unhandled);
   } finally {
