@@ -475,7 +475,6 @@ export class Pool<T> implements AsyncDisposable {
   #nbackground = 0; // creations whose object goes to the queue or avail
   #funCalls = 0;
   #creations = new Set<Promise<void>>();
-  #closings = new Set<Promise<void>>();
   #failures = 0; // consecutive background creation failures
   #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #hkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -915,12 +914,7 @@ export class Pool<T> implements AsyncDisposable {
       lastGet: slot.lastGet - t,
       lastRet: slot.lastRet - t,
     });
-    const using: ObjectStats[] = [];
-    for (const head of this.#lent.values()) {
-      for (let s: Slot<T> | undefined = head; s; s = s.dup) {
-        using.push(describe(s));
-      }
-    }
+    const using = this.#lentSlots().map(describe);
     const waits = this.#waits.toSorted((a, b) => a - b);
     const pct = (p: number): number | null =>
       waits.length === 0
@@ -1399,12 +1393,9 @@ export class Pool<T> implements AsyncDisposable {
       this.#removed();
       return RESOLVED;
     }
-    const p = this.#runHook("closer", slot.obj, slot.n).then(() =>
+    return this.#runHook("closer", slot.obj, slot.n).then(() =>
       this.#removed()
     );
-    this.#closings.add(p);
-    p.finally(() => this.#closings.delete(p));
-    return p;
   }
 
   #removed(): void {
@@ -1414,8 +1405,17 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #isKilled(obj: T): boolean {
-    return (typeof obj === "object" && obj !== null ||
-      typeof obj === "function") && this.#killed.has(obj as WeakKey);
+    return isWeakKey(obj) && this.#killed.has(obj);
+  }
+
+  // Every lent slot, those holding equal primitives included; a copy, so
+  // callers may unlend as they go.
+  #lentSlots(): Slot<T>[] {
+    const slots: Slot<T>[] = [];
+    for (const head of this.#lent.values()) {
+      for (let s: Slot<T> | undefined = head; s; s = s.dup) slots.push(s);
+    }
+    return slots;
   }
 
   // ---- housekeeping ----
@@ -1459,18 +1459,12 @@ export class Pool<T> implements AsyncDisposable {
     const warn = this.#maxUsingDelay;
     const kill = this.#maxUsingDelayKill;
     if (warn === 0 && kill === 0) return;
-    const held: Slot<T>[] = [];
-    for (const head of this.#lent.values()) {
-      for (let s: Slot<T> | undefined = head; s; s = s.dup) held.push(s);
-    }
-    for (const slot of held) {
+    for (const slot of this.#lentSlots()) {
       const heldFor = Math.round(now - slot.lastGet);
       if (kill > 0 && heldFor >= kill) {
         this.#nkilled++;
         this.#unlend(slot);
-        if (typeof slot.obj === "object" && slot.obj !== null) {
-          this.#killed.add(slot.obj);
-        }
+        if (isWeakKey(slot.obj)) this.#killed.add(slot.obj);
         this.#log.warn(
           "Pool {pool}: took back {obj}, held for {heldFor} ms (maxUsingDelayKill {kill} ms)",
           { obj: this.#trace(slot.obj, slot.n), heldFor, kill },
@@ -1591,13 +1585,9 @@ export class Pool<T> implements AsyncDisposable {
         "Pool {pool}: closing {n} objects still in use at shutdown",
         { n: this.#nlent },
       );
-      for (const head of [...this.#lent.values()]) {
-        for (let s: Slot<T> | undefined = head; s;) {
-          const next: Slot<T> | undefined = s.dup;
-          this.#unlend(s);
-          closing.push(this.#close(s, "shutdown"));
-          s = next;
-        }
+      for (const slot of this.#lentSlots()) {
+        this.#unlend(slot);
+        closing.push(this.#close(slot, "shutdown"));
       }
     }
     await Promise.all(closing);
@@ -1695,6 +1685,11 @@ export class Pool<T> implements AsyncDisposable {
       return { error: errorMessage(err) };
     }
   }
+}
+
+function isWeakKey(value: unknown): value is WeakKey {
+  return typeof value === "object" && value !== null ||
+    typeof value === "function";
 }
 
 function errorMessage(err: unknown): string {
