@@ -112,3 +112,89 @@ export function text(record: LogRecord): string {
       : JSON.stringify(part)
   ).join("");
 }
+
+interface FakeTimer {
+  id: number;
+  at: number;
+  fn: () => void;
+  /** Set by a test's own hooks: not a timer of the code under test. */
+  ours: boolean;
+}
+
+/**
+ * Fake time: `install()` swaps `setTimeout`, `clearTimeout` and
+ * `performance.now` until the function it returns is called; `advance()`
+ * then fires the timers in order. No real sleeps.
+ */
+export class FakeClock {
+  now = 1_000;
+  /**
+   * How far `performance.now()` lags behind a timer that fires, in ms: a
+   * real timer may fire when the clock reads a fraction of a ms earlier.
+   */
+  skew = 0;
+  #seq = 0;
+  #timers = new Map<number, FakeTimer>();
+
+  setTimeout = (fn: () => void, ms?: number, ours = false): unknown => {
+    const id = ++this.#seq;
+    const delay = Math.max(0, Number(ms) || 0);
+    this.#timers.set(id, { id, at: this.now + delay, fn, ours });
+    return { id, unref() {}, ref() {}, [Symbol.toPrimitive]: () => id };
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    if (handle !== null && typeof handle === "object" && "id" in handle) {
+      this.#timers.delete((handle as { id: number }).id);
+    }
+  };
+
+  /** Makes the globals use this clock; returns what undoes it. */
+  install(): () => void {
+    const saved = {
+      setTimeout: globalThis.setTimeout,
+      clearTimeout: globalThis.clearTimeout,
+    };
+    globalThis.setTimeout = this.setTimeout as typeof setTimeout;
+    globalThis.clearTimeout = this.clearTimeout as typeof clearTimeout;
+    Object.defineProperty(performance, "now", {
+      value: () => this.now,
+      configurable: true,
+      writable: true,
+    });
+    return () => {
+      globalThis.setTimeout = saved.setTimeout;
+      globalThis.clearTimeout = saved.clearTimeout;
+      delete (performance as unknown as { now?: unknown }).now;
+    };
+  }
+
+  /** Timers still pending (not those of the test's hooks). */
+  poolTimers(): number {
+    let n = 0;
+    for (const t of this.#timers.values()) if (!t.ours) n++;
+    return n;
+  }
+
+  /** Fires every timer due within `ms`, in order, settling after each. */
+  async advance(
+    ms: number,
+    settle: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<void> {
+    const target = this.now + ms;
+    for (let fired = 0;; fired++) {
+      if (fired > 10_000) throw new Error("timer storm: 10 000 timers fired");
+      let next: FakeTimer | undefined;
+      for (const t of this.#timers.values()) {
+        if (t.at <= target && (next === undefined || t.at < next.at)) next = t;
+      }
+      if (next === undefined) break;
+      this.#timers.delete(next.id);
+      this.now = Math.max(this.now, next.at - this.skew);
+      next.fn();
+      await settle();
+    }
+    this.now = target;
+    await settle();
+  }
+}

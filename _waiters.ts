@@ -14,10 +14,12 @@ export class Waiter<T> {
   settled = false;
   /** When the wait began, in `performance.now()` milliseconds. */
   readonly since: number;
-  /** The caller's timeout timer, cleared when the waiter settles. */
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The caller's timeout in ms, for the error message. */
   timeout = 0;
+  /** Owned by the pool's `Deadlines`, while the caller has a timeout. */
+  deadline = 0;
+  seq = 0;
+  heapIndex = -1;
   /** The caller's signal and our listener on it, removed on settle. */
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;

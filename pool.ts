@@ -14,6 +14,7 @@ import type {
   TraceHook,
 } from "./hooks.ts";
 import { InstanceLog, isLogLevel } from "./_log.ts";
+import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Clock } from "./_clock.ts";
 import { refTimer, unrefTimer } from "./_timers.ts";
@@ -470,6 +471,7 @@ export class Pool<T> implements AsyncDisposable {
   #lent = new Map<T, Slot<T>>();
   #nlent = 0;
   #waiters = new WaiterQueue<T>();
+  readonly #deadlines = new Deadlines<Waiter<T>>((w) => this.#timeoutWaiter(w));
   #nobjs = 0;
   #ncreating = 0;
   #nbackground = 0; // creations whose object goes to the queue or avail
@@ -1096,9 +1098,7 @@ export class Pool<T> implements AsyncDisposable {
     const w = new Waiter<T>(now);
     if (timeout !== undefined && timeout > 0 && timeout !== Infinity) {
       w.timeout = timeout;
-      // a closure, not setTimeout's extra arguments, which fake clocks of
-      // test libraries may not pass on
-      w.timer = setTimeout(() => this.#timeoutWaiter(w), timeout);
+      this.#deadlines.add(w, timeout);
     }
     if (signal !== undefined) {
       w.signal = signal;
@@ -1117,7 +1117,6 @@ export class Pool<T> implements AsyncDisposable {
     const timeout = w.timeout;
     if (w.settled) return;
     this.#ntimeouts++;
-    w.timer = undefined; // it fired: nothing to clear
     this.#settle(w);
     const cause = this.#lastCreateError;
     w.reject(
@@ -1138,7 +1137,7 @@ export class Pool<T> implements AsyncDisposable {
     w.settled = true;
     this.#waiters.remove(w);
     if (this.#timersHeld && this.#waiters.size === 0) this.#holdTimers(false);
-    if (w.timer !== undefined) clearTimeout(w.timer);
+    if (w.heapIndex >= 0) this.#deadlines.remove(w);
     if (w.onAbort !== undefined) {
       w.signal!.removeEventListener("abort", w.onAbort);
     }

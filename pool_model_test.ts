@@ -30,62 +30,7 @@ import { assert, assertRejects } from "@std/assert";
 import { setImmediate } from "node:timers";
 import { Pool } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
-import { prng } from "./_testing.ts";
-
-// ---- fake time ----
-
-interface FakeTimer {
-  id: number;
-  at: number;
-  fn: () => void;
-  /** Set by the test's own hooks: not a timer of the pool. */
-  ours: boolean;
-}
-
-class FakeClock {
-  now = 1_000;
-  #seq = 0;
-  #timers = new Map<number, FakeTimer>();
-
-  setTimeout = (fn: () => void, ms?: number, ours = false): unknown => {
-    const id = ++this.#seq;
-    const delay = Math.max(0, Number(ms) || 0);
-    this.#timers.set(id, { id, at: this.now + delay, fn, ours });
-    return { id, unref() {}, ref() {}, [Symbol.toPrimitive]: () => id };
-  };
-
-  clearTimeout = (handle: unknown): void => {
-    if (handle !== null && typeof handle === "object" && "id" in handle) {
-      this.#timers.delete((handle as { id: number }).id);
-    }
-  };
-
-  /** Pool timers still pending (not those of the test's hooks). */
-  poolTimers(): number {
-    let n = 0;
-    for (const t of this.#timers.values()) if (!t.ours) n++;
-    return n;
-  }
-
-  /** Fires every timer due within `ms`, in order, settling after each. */
-  async advance(ms: number, settle: () => Promise<void>): Promise<void> {
-    const target = this.now + ms;
-    for (let fired = 0;; fired++) {
-      if (fired > 10_000) throw new Error("timer storm: 10 000 timers fired");
-      let next: FakeTimer | undefined;
-      for (const t of this.#timers.values()) {
-        if (t.at <= target && (next === undefined || t.at < next.at)) next = t;
-      }
-      if (next === undefined) break;
-      this.#timers.delete(next.id);
-      this.now = Math.max(this.now, next.at);
-      next.fn();
-      await settle();
-    }
-    this.now = target;
-    await settle();
-  }
-}
+import { FakeClock, prng } from "./_testing.ts";
 
 // ---- what a run is made of ----
 
@@ -250,27 +195,15 @@ async function runModel(cfg: Config, ops: Op[]): Promise<void> {
     e.preventDefault();
     unhandled.push(e.reason);
   };
-  const saved = {
-    setTimeout: globalThis.setTimeout,
-    clearTimeout: globalThis.clearTimeout,
-    random: Math.random,
-  };
+  const random = Math.random;
   globalThis.addEventListener("unhandledrejection", onUnhandled);
-  globalThis.setTimeout = clock.setTimeout as typeof setTimeout;
-  globalThis.clearTimeout = clock.clearTimeout as typeof clearTimeout;
-  Object.defineProperty(performance, "now", {
-    value: () => clock.now,
-    configurable: true,
-    writable: true,
-  });
+  const restore = clock.install();
   Math.random = prng(cfg.seed); // the pool's jitter replays
   try {
     await new Run(cfg, clock, settle).go(ops, unhandled);
   } finally {
-    globalThis.setTimeout = saved.setTimeout;
-    globalThis.clearTimeout = saved.clearTimeout;
-    Math.random = saved.random;
-    delete (performance as unknown as { now?: unknown }).now;
+    restore();
+    Math.random = random;
     globalThis.removeEventListener("unhandledrejection", onUnhandled);
   }
 }

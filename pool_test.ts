@@ -10,7 +10,9 @@ import {
 import { delay } from "@std/async/delay";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
+import { setImmediate } from "node:timers";
 import {
+  FakeClock,
   Ledger,
   prng,
   type Res,
@@ -271,6 +273,43 @@ Deno.test("Pool.get() takes the pool's timeout unless the call gives one", async
   await pool.ret(held);
   assertStrictEquals(await patient, held);
   await pool.ret(held);
+});
+
+Deno.test("Pool waiters with different timeouts each time out at their own deadline, on one timer", async () => {
+  const clock = new FakeClock();
+  const restore = clock.install();
+  // a macrotask that is not a timer, so it runs on fake time
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  try {
+    const pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
+    const held = await pool.get();
+    const timers = clock.poolTimers();
+    const rejected: string[] = [];
+    const wait = (timeout: number) =>
+      pool.get({ timeout }).catch((e: TimeoutError) => {
+        rejected.push(`${timeout} ms at +${clock.now - 1_000}`);
+        assertInstanceOf(e, TimeoutError);
+        assertEquals(e.message.includes(`within ${timeout} ms`), true);
+      });
+    const waits = [wait(30), wait(10), wait(20), wait(10)];
+    for (let i = 0; i < 100; i++) waits.push(wait(50));
+    // one timer for all 104 callers, not one each
+    assertEquals(clock.poolTimers(), timers + 1);
+    await clock.advance(29, turn);
+    assertEquals(rejected, ["10 ms at +10", "10 ms at +10", "20 ms at +20"]);
+    assertEquals(pool.nwaiting, 101);
+    await clock.advance(30, turn);
+    await Promise.all(waits);
+    assertEquals(rejected.length, 104);
+    assertEquals(rejected[3], "30 ms at +30");
+    assertEquals(rejected[103], "50 ms at +50");
+    assertEquals(pool.stats().ntimeouts, 104);
+    await pool.ret(held);
+    await pool.shutdown();
+    assertEquals(clock.poolTimers(), 0);
+  } finally {
+    restore();
+  }
 });
 
 Deno.test("Pool.get() with timeout 0 never queues but may create", async () => {
