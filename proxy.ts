@@ -318,6 +318,11 @@ class ProxyCore<T> {
   #lastObj: unknown = undefined;
   #lastFn: unknown = undefined;
   #lastBound: unknown = undefined;
+  /**
+   * The name read last through the `get` trap, if it is neither a control
+   * member nor `then` (which control names are is fixed at construction).
+   */
+  lastPlain: PropertyKey | undefined = undefined;
   /** The control members by name, the setters included. */
   readonly controls: Map<PropertyKey, unknown>;
   // The setter names; with no setName, "_set…" names (controls anyway).
@@ -877,14 +882,20 @@ function box(target: Target, prop?: PropertyKey): object {
 const handler: ProxyHandler<Target> = {
   get(target, prop) {
     const core = target[CORE];
-    if (core.isControl(prop)) {
-      const control = core.controls.get(prop);
-      if (control !== undefined) return control;
-      if (prop === "_pool") return core.pool;
+    // A name read last, and found to be neither a control nor `then`, goes
+    // straight to the object: a hot call site skips the checks below.
+    if (prop !== core.lastPlain) {
+      if (core.isControl(prop)) {
+        const control = core.controls.get(prop);
+        if (control !== undefined) return control;
+        if (prop === "_pool") return core.pool;
+      }
+      // Promise resolution probes `then`: a proxy that cannot give its
+      // object now is not thenable, rather than a throw inside `await`.
+      if (prop === "then") {
+        if (!core.hasObj()) return undefined;
+      } else core.lastPlain = prop;
     }
-    // Promise resolution probes `then`: a proxy that cannot give its
-    // object now is not thenable, rather than a throw inside `await`.
-    if (prop === "then" && !core.hasObj()) return undefined;
     return core.get(prop);
   },
   set(target, prop, value) {

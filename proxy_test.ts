@@ -688,3 +688,28 @@ Deno.test("Proxy forwards members of T named like a control but not one", () => 
   assertEquals([bare.set, bare.setObj, bare._id], [1, 2, 7]);
   assertEquals(typeof bare._setObj, "function");
 });
+
+Deno.test("Proxy answers control members and `then` the same whatever was read before", async () => {
+  const proxy = new Proxy<{ then?: unknown; add(x: number): number }>({
+    fun: () => ({ add: (x: number) => x + 1 }),
+  });
+  await scoped(async () => {
+    await proxy._getObj();
+    for (let i = 0; i < 3; i++) {
+      assertEquals(proxy.add(1), 2);
+      assertEquals(typeof proxy._getObj, "function");
+      assertEquals(typeof proxy._getObj, "function"); // twice in a row
+      assertEquals(proxy.then, undefined); // forwarded: the object has none
+      assertEquals(typeof proxy.setObj, "function");
+      assertEquals(proxy.add(2), 3);
+    }
+    assertEquals(proxy.then, undefined); // the last read in the scope
+  });
+  // no object bound now: `then` is still undefined (the proxy can be
+  // awaited), while a plain member read throws
+  assertEquals(proxy.then, undefined);
+  assertStrictEquals(await Promise.resolve(proxy), proxy);
+  assertThrows(() => proxy.add(1), ProxyError, "no object is bound");
+  assertEquals(typeof proxy._shutdown, "function");
+  await proxy._shutdown();
+});
