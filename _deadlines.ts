@@ -10,20 +10,26 @@
 // empties: it keeps the process alive only while someone waits, as a
 // caller's own timer would.
 
-/** What the heap orders: a waiter, with fields the heap owns. */
-export interface Timed {
-  /** When it times out, on the `performance.now()` time line. */
-  deadline: number;
-  /** Arrival order, to break ties between equal deadlines. */
-  seq: number;
-  /** Its place in the heap, -1 when not in it. */
-  heapIndex: number;
+/** One caller's deadline, as the heap keeps it. */
+export class Deadline<W> {
+  /** Its place in the heap, -1 once out of it. */
+  heapIndex = -1;
+  constructor(
+    /** The waiter it is for. */
+    readonly item: W,
+    /** The caller's timeout in ms. */
+    readonly timeout: number,
+    /** When it times out, on the `performance.now()` time line. */
+    readonly at: number,
+    /** Arrival order, to break ties between equal deadlines. */
+    readonly seq: number,
+  ) {}
 }
 
 /** The deadlines of waiting callers, and the one timer that expires them. */
-export class Deadlines<W extends Timed> {
-  readonly #heap: W[] = [];
-  readonly #onExpire: (w: W) => void;
+export class Deadlines<W> {
+  readonly #heap: Deadline<W>[] = [];
+  readonly #onExpire: (item: W) => void;
   #seq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The deadline the timer is armed for; Infinity when unarmed. */
@@ -37,8 +43,8 @@ export class Deadlines<W extends Timed> {
     this.#expireUntil(due);
   };
 
-  /** `onExpire` is called with each waiter whose deadline passed. */
-  constructor(onExpire: (w: W) => void) {
+  /** `onExpire` is called with each item whose deadline passed. */
+  constructor(onExpire: (item: W) => void) {
     this.#onExpire = onExpire;
   }
 
@@ -47,25 +53,25 @@ export class Deadlines<W extends Timed> {
     return this.#heap.length;
   }
 
-  /** Adds `w`, to expire `timeout` ms from now. */
-  add(w: W, timeout: number): void {
+  /** Adds `item`, to expire `timeout` ms from now; returns its deadline. */
+  add(item: W, timeout: number): Deadline<W> {
     const now = performance.now();
-    w.deadline = now + timeout;
-    w.seq = this.#seq++;
-    w.heapIndex = this.#heap.length;
-    this.#heap.push(w);
-    this.#siftUp(w.heapIndex);
-    if (w.deadline < this.#armedFor) this.#arm(w.deadline, now);
+    const d = new Deadline(item, timeout, now + timeout, this.#seq++);
+    d.heapIndex = this.#heap.length;
+    this.#heap.push(d);
+    this.#siftUp(d.heapIndex);
+    if (d.at < this.#armedFor) this.#arm(d.at, now);
+    return d;
   }
 
-  /** Removes `w`, if present; clears the timer when none are left. */
-  remove(w: W): void {
-    const i = w.heapIndex;
+  /** Removes `d`, if still present; clears the timer when none are left. */
+  remove(d: Deadline<W>): void {
+    const i = d.heapIndex;
     if (i < 0) return;
-    w.heapIndex = -1;
+    d.heapIndex = -1;
     const heap = this.#heap;
     const last = heap.pop()!;
-    if (last !== w) {
+    if (last !== d) {
       heap[i] = last;
       last.heapIndex = i;
       this.#siftDown(i);
@@ -77,14 +83,14 @@ export class Deadlines<W extends Timed> {
   #expireUntil(due: number): void {
     const heap = this.#heap;
     try {
-      while (heap.length > 0 && heap[0].deadline <= due) {
-        const w = heap[0];
-        this.remove(w);
-        this.#onExpire(w);
+      while (heap.length > 0 && heap[0].at <= due) {
+        const d = heap[0];
+        this.remove(d);
+        this.#onExpire(d.item);
       }
     } finally {
       if (heap.length > 0 && this.#timer === undefined) {
-        this.#arm(heap[0].deadline, performance.now());
+        this.#arm(heap[0].at, performance.now());
       }
     }
   }
@@ -105,9 +111,8 @@ export class Deadlines<W extends Timed> {
     this.#armedFor = Infinity;
   }
 
-  #before(a: W, b: W): boolean {
-    return a.deadline < b.deadline ||
-      (a.deadline === b.deadline && a.seq < b.seq);
+  #before(a: Deadline<W>, b: Deadline<W>): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
 
   #siftUp(i: number): void {

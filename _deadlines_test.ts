@@ -1,18 +1,11 @@
 import { assertEquals } from "@std/assert";
-import { Deadlines, type Timed } from "./_deadlines.ts";
+import { Deadlines } from "./_deadlines.ts";
 import { FakeClock } from "./_testing.ts";
-
-class W implements Timed {
-  deadline = 0;
-  seq = 0;
-  heapIndex = -1;
-  constructor(readonly name: string) {}
-}
 
 /** Runs `fn` on fake time with a Deadlines that records what expires when. */
 async function withDeadlines(
   fn: (
-    d: Deadlines<W>,
+    d: Deadlines<string>,
     clock: FakeClock,
     expired: string[],
   ) => Promise<void>,
@@ -22,7 +15,9 @@ async function withDeadlines(
   const restore = clock.install();
   try {
     const expired: string[] = [];
-    const d = new Deadlines<W>((w) => expired.push(`${w.name}@${clock.now}`));
+    const d = new Deadlines<string>((name) =>
+      expired.push(`${name}@${clock.now}`)
+    );
     await fn(d, clock, expired);
   } finally {
     restore();
@@ -31,11 +26,11 @@ async function withDeadlines(
 
 Deno.test("Deadlines expires each waiter at its deadline, earliest first, ties in arrival order", async () => {
   await withDeadlines(async (d, clock, expired) => {
-    d.add(new W("c30"), 30);
-    d.add(new W("a10"), 10);
-    d.add(new W("b20"), 20);
-    d.add(new W("a10bis"), 10);
-    d.add(new W("c30bis"), 30);
+    d.add("c30", 30);
+    d.add("a10", 10);
+    d.add("b20", 20);
+    d.add("a10bis", 10);
+    d.add("c30bis", 30);
     assertEquals(clock.poolTimers(), 1);
     await clock.advance(9);
     assertEquals(expired, []);
@@ -55,7 +50,7 @@ Deno.test("Deadlines expires each waiter at its deadline, earliest first, ties i
 Deno.test("Deadlines keeps arrival order among many equal deadlines", async () => {
   await withDeadlines(async (d, clock, expired) => {
     const names = Array.from({ length: 50 }, (_, i) => `w${i}`);
-    for (const name of names) d.add(new W(name), 5);
+    for (const name of names) d.add(name, 5);
     await clock.advance(5);
     assertEquals(expired, names.map((name) => `${name}@5`));
   });
@@ -63,10 +58,9 @@ Deno.test("Deadlines keeps arrival order among many equal deadlines", async () =
 
 Deno.test("Deadlines never expires a removed waiter; the next one still expires on time", async () => {
   await withDeadlines(async (d, clock, expired) => {
-    const first = new W("first");
-    d.add(first, 10);
+    const first = d.add("first", 10);
     clock.now = 4;
-    d.add(new W("second"), 10); // due at 14
+    d.add("second", 10); // due at 14
     d.remove(first); // the timer stays armed for 10
     assertEquals(first.heapIndex, -1);
     d.remove(first); // a second removal does nothing
@@ -81,10 +75,8 @@ Deno.test("Deadlines never expires a removed waiter; the next one still expires 
 
 Deno.test("Deadlines clears its timer when the last waiter leaves", async () => {
   await withDeadlines((d, clock) => {
-    const a = new W("a");
-    const b = new W("b");
-    d.add(a, 10);
-    d.add(b, 20);
+    const a = d.add("a", 10);
+    const b = d.add("b", 20);
     d.remove(a);
     assertEquals(clock.poolTimers(), 1);
     d.remove(b);
@@ -96,8 +88,8 @@ Deno.test("Deadlines clears its timer when the last waiter leaves", async () => 
 
 Deno.test("Deadlines moves its timer earlier for an earlier deadline, never later", async () => {
   await withDeadlines(async (d, clock, expired) => {
-    d.add(new W("late"), 100);
-    d.add(new W("early"), 5);
+    d.add("late", 100);
+    d.add("early", 5);
     assertEquals(clock.poolTimers(), 1);
     await clock.advance(5);
     assertEquals(expired, ["early@5"]);
@@ -109,7 +101,7 @@ Deno.test("Deadlines moves its timer earlier for an earlier deadline, never late
 Deno.test("Deadlines trusts its timer when the clock lags behind it", async () => {
   await withDeadlines(async (d, clock, expired) => {
     clock.skew = 0.25; // the timer fires at 10, the clock reads 9.75
-    d.add(new W("w"), 10);
+    d.add("w", 10);
     await clock.advance(10);
     assertEquals(expired, ["w@9.75"]); // not re-armed for 1 ms more
     assertEquals(clock.poolTimers(), 0);
@@ -119,7 +111,7 @@ Deno.test("Deadlines trusts its timer when the clock lags behind it", async () =
 Deno.test("Deadlines arms for a fractional timeout without firing early", async () => {
   await withDeadlines(async (d, clock, expired) => {
     clock.now = 0.5;
-    d.add(new W("w"), 2.2); // due at 2.7: the timer is set for 3 ms
+    d.add("w", 2.2); // due at 2.7: the timer is set for 3 ms
     await clock.advance(2.1);
     assertEquals(expired, []);
     await clock.advance(1);
@@ -129,13 +121,13 @@ Deno.test("Deadlines arms for a fractional timeout without firing early", async 
 
 Deno.test("Deadlines re-arms for the rest when an expiry adds a new waiter", async () => {
   await withDeadlines(async (d, clock, expired) => {
-    const onExpire = (w: W) => {
-      expired.push(`${w.name}@${clock.now}`);
-      if (w.name === "a") inner.add(new W("added"), 10);
+    const onExpire = (name: string) => {
+      expired.push(`${name}@${clock.now}`);
+      if (name === "a") inner.add("added", 10);
     };
-    const inner = new Deadlines<W>(onExpire);
-    inner.add(new W("a"), 5);
-    inner.add(new W("b"), 30);
+    const inner = new Deadlines<string>(onExpire);
+    inner.add("a", 5);
+    inner.add("b", 30);
     await clock.advance(100);
     assertEquals(expired, ["a@5", "added@15", "b@30"]);
     assertEquals(clock.poolTimers(), 0);

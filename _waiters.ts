@@ -1,6 +1,7 @@
 // A first-in first-out queue of callers waiting for an object. Doubly
 // linked so that a waiter that times out or is aborted leaves the queue at
 // once, in O(1), wherever it stands (tarn.js keeps an array and filters).
+import type { Deadline } from "./_deadlines.ts";
 
 /** One caller of `Pool.get()` that has no object yet. */
 export class Waiter<T> {
@@ -14,12 +15,8 @@ export class Waiter<T> {
   settled = false;
   /** When the wait began, in `performance.now()` milliseconds. */
   readonly since: number;
-  /** The caller's timeout in ms, for the error message. */
-  timeout = 0;
-  /** Owned by the pool's `Deadlines`, while the caller has a timeout. */
-  deadline = 0;
-  seq = 0;
-  heapIndex = -1;
+  /** The caller's deadline, if it has a timeout. */
+  deadline: Deadline<Waiter<T>> | undefined = undefined;
   /** The caller's signal and our listener on it, removed on settle. */
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;

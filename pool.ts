@@ -1097,8 +1097,7 @@ export class Pool<T> implements AsyncDisposable {
   ): Waiter<T> {
     const w = new Waiter<T>(now);
     if (timeout !== undefined && timeout > 0 && timeout !== Infinity) {
-      w.timeout = timeout;
-      this.#deadlines.add(w, timeout);
+      w.deadline = this.#deadlines.add(w, timeout);
     }
     if (signal !== undefined) {
       w.signal = signal;
@@ -1114,8 +1113,8 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #timeoutWaiter(w: Waiter<T>): void {
-    const timeout = w.timeout;
     if (w.settled) return;
+    const timeout = w.deadline!.timeout;
     this.#ntimeouts++;
     this.#settle(w);
     const cause = this.#lastCreateError;
@@ -1137,7 +1136,7 @@ export class Pool<T> implements AsyncDisposable {
     w.settled = true;
     this.#waiters.remove(w);
     if (this.#timersHeld && this.#waiters.size === 0) this.#holdTimers(false);
-    if (w.heapIndex >= 0) this.#deadlines.remove(w);
+    if (w.deadline !== undefined) this.#deadlines.remove(w.deadline);
     if (w.onAbort !== undefined) {
       w.signal!.removeEventListener("abort", w.onAbort);
     }
