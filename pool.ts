@@ -1130,7 +1130,7 @@ export class Pool<T> implements AsyncDisposable {
     );
   }
 
-  // Marks a waiter settled, takes it out of the queue and drops its timer
+  // Marks a waiter settled, takes it out of the queue and drops its deadline
   // and listener; the caller then resolves or rejects it.
   #settle(w: Waiter<T>): void {
     w.settled = true;
