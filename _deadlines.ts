@@ -9,6 +9,7 @@
 // re-arms for the new earliest deadline. It is cleared when the heap
 // empties: it keeps the process alive only while someone waits, as a
 // caller's own timer would.
+import { capDelay } from "./_timers.ts";
 
 /** One caller's deadline, as the heap keeps it. */
 export class Deadline<W> {
@@ -34,10 +35,12 @@ export class Deadlines<W> {
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The deadline the timer is armed for; Infinity when unarmed. */
   #armedFor = Infinity;
+  /** When the timer fires, this time has passed: its deadline, or less. */
+  #vouched = 0;
   readonly #fire = (): void => {
-    // The timer vouches that its deadline has passed, even if the clock
-    // read now lags a fraction of a millisecond behind the timer's own.
-    const due = Math.max(performance.now(), this.#armedFor);
+    // The timer vouches that its delay has passed, even if the clock read
+    // now lags a fraction of a millisecond behind the timer's own.
+    const due = Math.max(performance.now(), this.#vouched);
     this.#timer = undefined;
     this.#armedFor = Infinity;
     this.#expireUntil(due);
@@ -98,11 +101,11 @@ export class Deadlines<W> {
   #arm(deadline: number, now: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#armedFor = deadline;
-    // never early: a timer may round its delay down
-    this.#timer = setTimeout(
-      this.#fire,
-      Math.max(0, Math.ceil(deadline - now)),
-    );
+    // Never early: a timer may round its delay down. A deadline beyond the
+    // longest timer delay takes several timers.
+    const delay = capDelay(Math.max(0, Math.ceil(deadline - now)));
+    this.#vouched = now + delay;
+    this.#timer = setTimeout(this.#fire, delay);
   }
 
   #disarm(): void {

@@ -134,3 +134,14 @@ Deno.test("Deadlines re-arms for the rest when an expiry adds a new waiter", asy
     assertEquals(d.size, 0);
   });
 });
+
+Deno.test("Deadlines waits out a deadline beyond the longest timer delay (2^31 − 1 ms) in several timers", async () => {
+  await withDeadlines(async (d, clock, expired) => {
+    d.add("month", 30 * 86_400_000); // 2 592 000 000 ms
+    await clock.advance(2 ** 31 - 1);
+    assertEquals(expired, []);
+    assertEquals(clock.poolTimers(), 1); // re-armed for the rest
+    await clock.advance(2_592_000_000 - (2 ** 31 - 1));
+    assertEquals(expired, ["month@2592000000"]);
+  });
+});

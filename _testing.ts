@@ -138,7 +138,8 @@ export class FakeClock {
 
   setTimeout = (fn: () => void, ms?: number, ours = false): unknown => {
     const id = ++this.#seq;
-    const delay = Math.max(0, Number(ms) || 0);
+    // as Deno's: a delay beyond 2^31 − 1 ms becomes 1 ms
+    const delay = Number(ms) > 2 ** 31 - 1 ? 1 : Math.max(0, Number(ms) || 0);
     this.#timers.set(id, { id, at: this.now + delay, fn, ours });
     return { id, unref() {}, ref() {}, [Symbol.toPrimitive]: () => id };
   };

@@ -16,3 +16,15 @@ export function refTimer(timer: Timer): void {
   if (typeof timer === "number") Deno.refTimer(timer);
   else (timer as { ref(): void }).ref();
 }
+
+/**
+ * The longest delay a timer takes: 2^31 − 1 ms, about 24.8 days. Given a
+ * longer one, `setTimeout` fires after 1 ms instead (and Deno prints a
+ * TimeoutOverflowWarning).
+ */
+export const MAX_DELAY = 2 ** 31 - 1;
+
+/** `ms` as a timer delay: capped at {@linkcode MAX_DELAY}. */
+export function capDelay(ms: number): number {
+  return ms < MAX_DELAY ? ms : MAX_DELAY;
+}

@@ -17,7 +17,7 @@ import { InstanceLog, isLogLevel } from "./_log.ts";
 import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Clock } from "./_clock.ts";
-import { refTimer, unrefTimer } from "./_timers.ts";
+import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
 import {
   checkFunction,
   checkInteger,
@@ -1363,7 +1363,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#backoffTimer = setTimeout(() => {
       this.#backoffTimer = undefined;
       this.#replenish(false);
-    }, wait);
+    }, capDelay(wait));
     if (!this.#timersHeld) unrefTimer(this.#backoffTimer);
   }
 
@@ -1426,7 +1426,7 @@ export class Pool<T> implements AsyncDisposable {
         this.#hkRunning = undefined;
         this.#scheduleHk();
       });
-    }, this.#hkDelay);
+    }, capDelay(this.#hkDelay));
     if (!this.#timersHeld) unrefTimer(this.#hkTimer);
   }
 
@@ -1536,7 +1536,7 @@ export class Pool<T> implements AsyncDisposable {
     try {
       const verdict = Promise.resolve().then(() => hook(slot.obj));
       const hung = new Promise<"hung">((resolve) => {
-        timer = setTimeout(() => resolve("hung"), limit);
+        timer = setTimeout(() => resolve("hung"), capDelay(limit));
       });
       const result = await Promise.race([verdict, hung]);
       if (result === "hung") {
@@ -1601,7 +1601,7 @@ export class Pool<T> implements AsyncDisposable {
   async #drain(grace: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, grace);
+      timer = setTimeout(resolve, capDelay(grace));
     });
     try {
       while (this.#nlent > 0) {

@@ -312,6 +312,31 @@ Deno.test("Pool waiters with different timeouts each time out at their own deadl
   }
 });
 
+Deno.test("Pool durations beyond the longest timer delay never fire after 1 ms: get() timeout, hkDelay, shutdown grace", async () => {
+  const clock = new FakeClock(); // like Deno: a delay over 2^31 − 1 ms is 1 ms
+  const restore = clock.install();
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const month = 30 * 86_400_000;
+  try {
+    const ledger = new Ledger();
+    const pool = auditedPool(ledger, { maxSize: 1, hkDelay: month });
+    const held = await pool.get();
+    const waiting = pool.get({ timeout: month });
+    await clock.advance(10, turn);
+    assertEquals(pool.nwaiting, 1);
+    assertEquals(pool.stats().hkRounds, 0);
+    const shutdown = pool.shutdown({ grace: month });
+    await assertRejects(() => waiting, PoolError);
+    await clock.advance(10, turn);
+    assertEquals(held.open, true); // still within its grace
+    await pool.ret(held);
+    await shutdown;
+    assertEquals(ledger.closes.get(held), 1);
+  } finally {
+    restore();
+  }
+});
+
 Deno.test("Pool.get() with timeout 0 never queues but may create", async () => {
   const ledger = new Ledger();
   await using pool = auditedPool(ledger, { maxSize: 1 });
