@@ -1,6 +1,8 @@
 // Helpers shared by the test files; not part of the published module.
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { delay } from "@std/async/delay";
+import { setImmediate } from "node:timers";
+import { MAX_DELAY } from "./_timers.ts";
 
 /** A small seeded PRNG (mulberry32), so a failing random test replays. */
 export function prng(seed: number): () => number {
@@ -113,6 +115,16 @@ export function text(record: LogRecord): string {
   ).join("");
 }
 
+/**
+ * Waits for a macrotask that is not a timer (`setImmediate`): every pending
+ * microtask has run, and it still works while a {@linkcode FakeClock} holds
+ * the timers (a MessageChannel message is not enough in Deno: it arrives
+ * among the microtasks).
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 interface FakeTimer {
   id: number;
   at: number;
@@ -138,8 +150,8 @@ export class FakeClock {
 
   setTimeout = (fn: () => void, ms?: number, ours = false): unknown => {
     const id = ++this.#seq;
-    // as Deno's: a delay beyond 2^31 − 1 ms becomes 1 ms
-    const delay = Number(ms) > 2 ** 31 - 1 ? 1 : Math.max(0, Number(ms) || 0);
+    // as Deno's: a delay beyond MAX_DELAY becomes 1 ms
+    const delay = Number(ms) > MAX_DELAY ? 1 : Math.max(0, Number(ms) || 0);
     this.#timers.set(id, { id, at: this.now + delay, fn, ours });
     return { id, unref() {}, ref() {}, [Symbol.toPrimitive]: () => id };
   };

@@ -27,10 +27,9 @@
 // PPP_RUNS sets the number of runs (default 5000).
 import fc from "fast-check";
 import { assert, assertRejects } from "@std/assert";
-import { setImmediate } from "node:timers";
 import { Pool } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
-import { FakeClock, prng } from "./_testing.ts";
+import { FakeClock, nextTurn, prng } from "./_testing.ts";
 
 // ---- what a run is made of ----
 
@@ -189,7 +188,7 @@ const seen: Record<string, number> = {};
 /** Runs one configuration and sequence; throws on the first violation. */
 async function runModel(cfg: Config, ops: Op[]): Promise<void> {
   const clock = new FakeClock();
-  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const settle = nextTurn;
   const unhandled: unknown[] = [];
   const onUnhandled = (e: PromiseRejectionEvent) => {
     e.preventDefault();

@@ -10,10 +10,10 @@ import {
 import { delay } from "@std/async/delay";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
-import { setImmediate } from "node:timers";
 import {
   FakeClock,
   Ledger,
+  nextTurn,
   prng,
   type Res,
   settle,
@@ -278,8 +278,6 @@ Deno.test("Pool.get() takes the pool's timeout unless the call gives one", async
 Deno.test("Pool waiters with different timeouts each time out at their own deadline, on one timer", async () => {
   const clock = new FakeClock();
   const restore = clock.install();
-  // a macrotask that is not a timer, so it runs on fake time
-  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
   try {
     const pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
     const held = await pool.get();
@@ -295,10 +293,10 @@ Deno.test("Pool waiters with different timeouts each time out at their own deadl
     for (let i = 0; i < 100; i++) waits.push(wait(50));
     // one timer for all 104 callers, not one each
     assertEquals(clock.poolTimers(), timers + 1);
-    await clock.advance(29, turn);
+    await clock.advance(29, nextTurn);
     assertEquals(rejected, ["10 ms at +10", "10 ms at +10", "20 ms at +20"]);
     assertEquals(pool.nwaiting, 101);
-    await clock.advance(30, turn);
+    await clock.advance(30, nextTurn);
     await Promise.all(waits);
     assertEquals(rejected.length, 104);
     assertEquals(rejected[3], "30 ms at +30");
@@ -315,19 +313,18 @@ Deno.test("Pool waiters with different timeouts each time out at their own deadl
 Deno.test("Pool durations beyond the longest timer delay never fire after 1 ms: get() timeout, hkDelay, shutdown grace", async () => {
   const clock = new FakeClock(); // like Deno: a delay over 2^31 − 1 ms is 1 ms
   const restore = clock.install();
-  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
   const month = 30 * 86_400_000;
   try {
     const ledger = new Ledger();
     const pool = auditedPool(ledger, { maxSize: 1, hkDelay: month });
     const held = await pool.get();
     const waiting = pool.get({ timeout: month });
-    await clock.advance(10, turn);
+    await clock.advance(10, nextTurn);
     assertEquals(pool.nwaiting, 1);
     assertEquals(pool.stats().hkRounds, 0);
     const shutdown = pool.shutdown({ grace: month });
     await assertRejects(() => waiting, PoolError);
-    await clock.advance(10, turn);
+    await clock.advance(10, nextTurn);
     assertEquals(held.open, true); // still within its grace
     await pool.ret(held);
     await shutdown;
