@@ -6,347 +6,40 @@
  * @module
  */
 import { PoolError, TimeoutError } from "./errors.ts";
-import type {
-  FunHook,
-  HealthHook,
-  PoolHook,
-  StatsHook,
-  TraceHook,
-} from "./hooks.ts";
-import { InstanceLog, isLogLevel } from "./_log.ts";
+import type { HealthHook } from "./hooks.ts";
+import { InstanceLog } from "./_log.ts";
 import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Clock } from "./_clock.ts";
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
+import { checkMillis } from "./_validate.ts";
 import {
-  checkFunction,
-  checkInteger,
-  checkMillis,
-  checkOptionalMillis,
-} from "./_validate.ts";
+  type GetOptions,
+  type PoolConfig,
+  type PoolOptions,
+  resolveGetTimeout,
+  resolvePoolOptions,
+  type ShutdownOptions,
+} from "./_options.ts";
+import {
+  Counters,
+  type ObjectStats,
+  type PoolStats,
+  WaitSamples,
+} from "./_stats.ts";
+import { Backoff } from "./_backoff.ts";
+import { Slot, SlotState } from "./_slot.ts";
+import { LentMap } from "./_lent.ts";
 
-/**
- * LogTape's level names, lowest first, as taken by the `logLevel` options.
- *
- * @example Only errors from this pool
- * ```ts
- * import { type LogLevel, Pool } from "@ppp/proxy-pattern-pool";
- *
- * const logLevel: LogLevel = "error";
- * await using pool = new Pool({ fun: () => ({}), minSize: 0, logLevel });
- * ```
- */
-export type LogLevel =
-  | "trace"
-  | "debug"
-  | "info"
-  | "warning"
-  | "error"
-  | "fatal";
+export type {
+  GetOptions,
+  LogLevel,
+  PoolOptions,
+  ShutdownOptions,
+} from "./_options.ts";
+export type { ObjectStats, PoolStats } from "./_stats.ts";
 
-/** Options of {@linkcode Pool}. Every duration is in milliseconds. */
-export interface PoolOptions<T> {
-  /** Creates a new object; called with 0, 1, 2… in call order. */
-  fun: FunHook<T>;
-  /**
-   * Most objects that may exist at once, counting those being created;
-   * `0` means no limit.
-   *
-   * @default {0}
-   */
-  maxSize?: number;
-  /**
-   * Objects created in the background at start and kept after removals.
-   *
-   * @default {1}
-   */
-  minSize?: number;
-  /**
-   * How long `get()` waits for an object; `undefined` waits forever, `0`
-   * never joins the queue of waiters.
-   *
-   * @default {undefined}
-   */
-  timeout?: number;
-  /**
-   * An object handed out this many times is closed on return; `0` means no
-   * limit.
-   *
-   * @default {0}
-   */
-  maxUse?: number;
-  /**
-   * Objects idle this long are closed, down to `minSize`; `0` is off.
-   *
-   * @default {0}
-   */
-  maxAvailDelay?: number;
-  /**
-   * Objects held this long are logged as warnings; `0` is off.
-   *
-   * @default {0}
-   */
-  maxUsingDelay?: number;
-  /**
-   * Objects held this long are taken back and closed, their slot freed;
-   * `0` is off.
-   *
-   * @default {0}
-   */
-  maxUsingDelayKill?: number;
-  /**
-   * Objects older than this are closed when idle or when they come back;
-   * `0` is off.
-   *
-   * @default {0}
-   */
-  maxLifetime?: number;
-  /**
-   * Each object's lifetime is shortened by a random amount up to this, so
-   * objects created together do not expire together.
-   *
-   * @default {maxLifetime / 10}
-   */
-  lifetimeJitter?: number;
-  /**
-   * `health` runs every `healthFreq` housekeeping rounds.
-   *
-   * @default {1}
-   */
-  healthFreq?: number;
-  /**
-   * Delay between housekeeping rounds; by default half the smallest of the
-   * delays that need housekeeping, or 60 000 if only `health` is set.
-   *
-   * @default {undefined}
-   */
-  hkDelay?: number;
-  /**
-   * Checks an idle object before it is handed out; a failed check closes
-   * it and the caller gets another one within the same timeout.
-   *
-   * @default {undefined}
-   */
-  check?: HealthHook<T>;
-  /**
-   * `check` is skipped for objects that came back less than this ago
-   * (HikariCP skips under 500 ms).
-   *
-   * @default {500}
-   */
-  checkSkip?: number;
-  /**
-   * A `check` still pending after this counts as failed.
-   *
-   * @default {5000}
-   */
-  checkTimeout?: number;
-  /**
-   * First delay before retrying a failed background creation; the delay
-   * doubles at each consecutive failure (with full jitter).
-   *
-   * @default {100}
-   */
-  backoffBase?: number;
-  /**
-   * Largest delay between background creation attempts.
-   *
-   * @default {2000}
-   */
-  backoffMax?: number;
-  /** Runs once on each new object; a failure is a failed creation. */
-  opener?: PoolHook<T>;
-  /** Runs on each hand-out; a failure is logged, the `get` still succeeds. */
-  getter?: PoolHook<T>;
-  /** Runs on each return; a failure is logged, the `ret` still succeeds. */
-  retter?: PoolHook<T>;
-  /** Runs exactly once when an object leaves the pool for good. */
-  closer?: PoolHook<T>;
-  /** Checks an idle object during housekeeping. */
-  health?: HealthHook<T>;
-  /** Describes an object in `stats()` (JSON-compatible). */
-  stats?: StatsHook<T>;
-  /** Names an object in logs and `stats()`. */
-  tracer?: TraceHook<T>;
-  /**
-   * Lowest level this pool logs at, through LogTape category
-   * `["ppp", "pool"]`; other pools are not affected.
-   *
-   * @default {undefined}
-   */
-  logLevel?: LogLevel;
-}
-
-/** Options of {@linkcode Pool.prototype.get}. */
-export interface GetOptions {
-  /**
-   * How long to wait for an object; overrides the pool's `timeout`.
-   * `0` never joins the queue of waiters; `Infinity` waits forever.
-   */
-  timeout?: number;
-  /** Withdraws the request; the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@linkcode Pool.prototype.shutdown}. */
-export interface ShutdownOptions {
-  /**
-   * How long to wait for borrowed objects to come back before closing
-   * them anyway.
-   *
-   * @default {0}
-   */
-  grace?: number;
-}
-
-/** What `stats()` says of one object. */
-export interface ObjectStats {
-  /** `tracer(obj)`, or `String(obj)` without a tracer. */
-  trace: string;
-  /** `stats(obj)`, or `null` without a stats hook. */
-  stats: unknown;
-  /** How many times it was handed out. */
-  uses: number;
-  /** Milliseconds since it was created. */
-  age: number;
-  /** Milliseconds since its last hand-out (negative, as in Python). */
-  lastGet: number;
-  /** Milliseconds since its last return (negative, as in Python). */
-  lastRet: number;
-}
-
-/** The JSON-compatible snapshot returned by {@linkcode Pool.prototype.stats}. */
-export interface PoolStats {
-  /** Pool number, unique in the isolate. */
-  id: number;
-  /** When the pool was constructed (ISO 8601). */
-  started: string;
-  /** The `minSize` option. */
-  minSize: number;
-  /** The `maxSize` option (`0`: no limit). */
-  maxSize: number;
-  /** The `maxUse` option (`0`: no limit). */
-  maxUse: number;
-  /** The `timeout` option; `null` waits forever. */
-  timeout: number | null;
-  /** Housekeeping delay; `0` when there is no housekeeping. */
-  hkDelay: number;
-  /** The `maxAvailDelay` option. */
-  maxAvailDelay: number;
-  /** The `maxUsingDelayKill` option. */
-  maxUsingDelayKill: number;
-  /** The `maxUsingDelay` option (Python's name). */
-  maxUsingDelayWarn: number;
-  /** The `maxLifetime` option. */
-  maxLifetime: number;
-  /** The `healthFreq` option. */
-  healthFreq: number;
-  /** Epoch milliseconds when the snapshot was taken. */
-  now: number;
-  /** Objects ready to be handed out. */
-  navail: number;
-  /** Objects handed out and not returned. */
-  nusing: number;
-  /** Callers waiting for an object. */
-  nwaiting: number;
-  /** Milliseconds since the pool was constructed. */
-  running: number;
-  /** Milliseconds from now to the last housekeeping round (≤ 0), or null. */
-  relHkLast: number | null;
-  /** Average duration of a housekeeping round. */
-  timePerHk: number;
-  /** Whether `shutdown()` was called. */
-  shutdown: boolean;
-  /** Each available object. */
-  avail: ObjectStats[];
-  /** Each object handed out. */
-  using: ObjectStats[];
-  /** Objects alive: available, handed out, or in a hook. */
-  nobjs: number;
-  /** Objects created successfully since start. */
-  ncreated: number;
-  /** Creations in flight. */
-  ncreating: number;
-  /** Hand-outs since start. */
-  nuses: number;
-  /** Objects taken back by `maxUsingDelayKill`. */
-  nkilled: number;
-  /** Idle objects closed by `maxAvailDelay`. */
-  nrecycled: number;
-  /** Objects closed after `maxUse` uses. */
-  nwornout: number;
-  /** Objects closed after `maxLifetime`. */
-  nexpired: number;
-  /** Housekeeping borrows (health checks). */
-  nborrows: number;
-  /** Housekeeping returns (health checks passed). */
-  nreturns: number;
-  /** Objects closed, whatever the reason. */
-  ndestroys: number;
-  /** Health checks run. */
-  nhealth: number;
-  /** Health checks failed (false, thrown, or hung). */
-  badHealth: number;
-  /** Housekeeping rounds run. */
-  hkRounds: number;
-  /** Housekeeping rounds that failed (a bug of ours if ever > 0). */
-  hkErrors: number;
-  /** Health-check rounds run. */
-  hcRounds: number;
-  /** Health or borrow checks that threw or hung. */
-  hcErrors: number;
-  /** `check` calls on borrow. */
-  nchecks: number;
-  /** `check` calls on borrow that failed. */
-  badChecks: number;
-  /** Creations that failed (`fun` or `opener`). */
-  ncreateErrors: number;
-  /** Message of the last creation error, or null. */
-  lastCreateError: string | null;
-  /** Hooks that threw or rejected. */
-  hookErrors: number;
-  /** Gets that had to wait in the queue. */
-  nwaits: number;
-  /** Gets that ended with `TimeoutError`. */
-  ntimeouts: number;
-  /** Gets withdrawn through their signal. */
-  naborts: number;
-  /** Returns of objects the pool had not lent (ignored). */
-  nbadReturns: number;
-  /** Median wait (ms) of the last 1024 gets that waited, or null. */
-  waitP50: number | null;
-  /** 99th percentile of the same waits, or null. */
-  waitP99: number | null;
-  /** Largest of the same waits, or null. */
-  waitMax: number | null;
-}
-
-// The states of an object in the pool.
-const AVAIL = 0; // in #avail, ready to hand out
-const LENT = 1; // in #lent, held by a caller
-const BUSY = 2; // in a hook (check, getter, retter, health): neither
-const CLOSED = 3; // left the pool; its closer has run or is running
-
-/** An object and what the pool knows of it. */
-class Slot<T> {
-  state: number = BUSY;
-  uses = 0;
-  lastGet: number;
-  lastRet: number;
-  /** Next lent slot holding an equal primitive (identity of values). */
-  dup: Slot<T> | undefined = undefined;
-
-  constructor(
-    readonly obj: T,
-    /** The number `fun` was called with: names the object in logs. */
-    readonly n: number,
-    readonly created: number,
-    readonly expires: number,
-  ) {
-    this.lastGet = created;
-    this.lastRet = created;
-  }
-}
+const { IDLE, LENT, BUSY, CLOSED } = SlotState;
 
 /** A borrowed object, returned to its pool at the end of an `await using` block. */
 export class Lease<T> implements AsyncDisposable {
@@ -397,10 +90,30 @@ export class Lease<T> implements AsyncDisposable {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const WAIT_SAMPLES = 1024; // recent waits kept for percentiles
 
 let poolCount = 0;
 
+// How the pool works, in the words used throughout this file:
+//
+// - An object lives in a Slot (_slot.ts) whose state is IDLE (in #idle,
+//   ready), LENT (in #lent, held by a caller), BUSY (in a hook) or CLOSED.
+// - get(): a fast path lends the top IDLE object; #getSlow() handles the
+//   rest: a timeout or signal, a check or getter to run (#handOut,
+//   #prepare), a creation for this caller (#createFor), or a place in the
+//   FIFO #waiters. A waiter leaves the queue when served (#serve), when its
+//   deadline passes (the one timer of #deadlines calls #expire), when its
+//   signal aborts, or at shutdown (#refuse); #detach does the leaving.
+// - ret(): passes the object straight on to the oldest waiter when nothing
+//   is to run or decide in between; otherwise unlends it, runs retter, and
+//   #recycle()s it.
+// - #recycle(): an object ready for use goes back to the bag: closed if it
+//   must retire (#retireReason: worn out, shutdown, expired), else handed
+//   out to the oldest waiter, else pushed on #idle.
+// - After an object leaves (#close → #removed), #serveQueue() serves
+//   waiters from #idle and #replenish() starts the creations still needed
+//   (for waiters, for minSize), paced by #backoff after failures.
+// - Housekeeping (#housekeep, on an unref'd timer) sweeps lent and idle
+//   objects and runs health checks; shutdown stops it and drains.
 /**
  * An async pool of objects.
  *
@@ -433,89 +146,37 @@ let poolCount = 0;
  * ```
  */
 export class Pool<T> implements AsyncDisposable {
-  // configuration
   readonly #id: number;
   readonly #started = new Date();
   readonly #t0 = performance.now();
-  readonly #fun: FunHook<T>;
-  readonly #maxSize: number;
-  readonly #minSize: number;
-  readonly #timeout: number | undefined;
-  readonly #maxUse: number;
-  readonly #maxAvailDelay: number;
-  readonly #maxUsingDelay: number;
-  readonly #maxUsingDelayKill: number;
-  readonly #maxLifetime: number;
-  readonly #lifetimeJitter: number;
-  readonly #healthFreq: number;
-  readonly #hkDelay: number;
-  readonly #checkSkip: number;
-  readonly #checkTimeout: number;
-  readonly #backoffBase: number;
-  readonly #backoffMax: number;
-  readonly #check: HealthHook<T> | undefined;
-  readonly #opener: PoolHook<T> | undefined;
-  readonly #getter: PoolHook<T> | undefined;
-  readonly #retter: PoolHook<T> | undefined;
-  readonly #closer: PoolHook<T> | undefined;
-  readonly #health: HealthHook<T> | undefined;
-  readonly #statsHook: StatsHook<T> | undefined;
-  readonly #tracer: TraceHook<T> | undefined;
+  readonly #cfg: PoolConfig<T>;
   readonly #log: InstanceLog;
   // Stamps lent and returned objects: coarse unless a decision depends on
   // the stamps (see _clock.ts).
   readonly #clock: Clock;
+  readonly #n = new Counters();
+  readonly #waits = new WaitSamples();
 
-  // state
-  #avail: Slot<T>[] = [];
-  #lent = new Map<T, Slot<T>>();
-  #nlent = 0;
-  #waiters = new WaiterQueue<T>();
-  readonly #deadlines = new Deadlines<Waiter<T>>((w) => this.#timeoutWaiter(w));
-  #nobjs = 0;
-  #ncreating = 0;
-  #nbackground = 0; // creations whose object goes to the queue or avail
+  #idle: Slot<T>[] = [];
+  readonly #lent = new LentMap<T>();
+  readonly #waiters = new WaiterQueue<T>();
+  readonly #deadlines: Deadlines<Waiter<T>>;
+  #nobjs = 0; // objects alive: idle, lent or busy
+  #ncreating = 0; // creations in flight
+  #nbackground = 0; // creations whose object goes to the queue or #idle
   #funCalls = 0;
-  #creations = new Set<Promise<void>>();
-  #failures = 0; // consecutive background creation failures
-  #backoffTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  readonly #creations = new Set<Promise<void>>();
+  readonly #backoff: Backoff;
+  #lastCreateError: unknown = undefined;
   #hkTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #timersHeld = false; // our timers keep the process alive (callers wait)
   #hkRunning: Promise<void> | undefined = undefined;
   #hkLast: number | undefined = undefined;
   #hkTime = 0;
+  #held = false; // our timers keep the process alive (callers wait)
   #shutdown = false;
   #shutdownDone: Promise<void> | undefined = undefined;
   #onDrain: (() => void) | undefined = undefined; // set while shutting down
-  #killed = new WeakSet<WeakKey>();
-  #lastCreateError: unknown = undefined;
-  #waits: number[] = [];
-  #waitIndex = 0;
-
-  // counters
-  #ncreated = 0;
-  #nuses = 0;
-  #nkilled = 0;
-  #nrecycled = 0;
-  #nwornout = 0;
-  #nexpired = 0;
-  #nborrows = 0;
-  #nreturns = 0;
-  #ndestroys = 0;
-  #nhealth = 0;
-  #badHealth = 0;
-  #hkRounds = 0;
-  #hkErrors = 0;
-  #hcRounds = 0;
-  #hcErrors = 0;
-  #nchecks = 0;
-  #badChecks = 0;
-  #ncreateErrors = 0;
-  #hookErrors = 0;
-  #nwaits = 0;
-  #ntimeouts = 0;
-  #naborts = 0;
-  #nbadReturns = 0;
+  readonly #killed = new WeakSet<WeakKey>();
 
   /**
    * Validates the options, then starts creating `minSize` objects in the
@@ -528,131 +189,38 @@ export class Pool<T> implements AsyncDisposable {
    * is negative, or `minSize > maxSize`.
    */
   constructor(options: PoolOptions<T>) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot create pool as 'options' must be an object: current value is ${
-          String(options)
-        }`,
-      );
-    }
-    const {
-      fun,
-      maxSize = 0,
-      minSize = 1,
-      timeout,
-      maxUse = 0,
-      maxAvailDelay = 0,
-      maxUsingDelay = 0,
-      maxUsingDelayKill = 0,
-      maxLifetime = 0,
-      lifetimeJitter = maxLifetime / 10,
-      healthFreq = 1,
-      hkDelay,
-      check,
-      checkSkip = 500,
-      checkTimeout = 5_000,
-      backoffBase = 100,
-      backoffMax = 2_000,
-      opener,
-      getter,
-      retter,
-      closer,
-      health,
-      stats,
-      tracer,
-      logLevel,
-    } = options;
-    this.#fun = checkFunction("fun", fun, true) as FunHook<T>;
-    this.#maxSize = checkInteger("maxSize", maxSize, 0);
-    this.#minSize = checkInteger("minSize", minSize, 0);
-    if (this.#maxSize > 0 && this.#minSize > this.#maxSize) {
-      throw new RangeError(
-        `Cannot create pool as 'minSize' must not exceed 'maxSize' (${this.#maxSize}): current value is ${this.#minSize}`,
-      );
-    }
-    this.#timeout = checkOptionalMillis("timeout", timeout);
-    this.#maxUse = checkInteger("maxUse", maxUse, 0);
-    this.#maxAvailDelay = checkMillis("maxAvailDelay", maxAvailDelay);
-    this.#maxUsingDelay = checkMillis("maxUsingDelay", maxUsingDelay);
-    this.#maxUsingDelayKill = checkMillis(
-      "maxUsingDelayKill",
-      maxUsingDelayKill,
-    );
-    this.#maxLifetime = checkMillis("maxLifetime", maxLifetime);
-    this.#lifetimeJitter = checkMillis("lifetimeJitter", lifetimeJitter);
-    if (this.#maxLifetime > 0 && this.#lifetimeJitter >= this.#maxLifetime) {
-      throw new RangeError(
-        `Cannot create pool as 'lifetimeJitter' must be less than 'maxLifetime' (${this.#maxLifetime}): current value is ${this.#lifetimeJitter}`,
-      );
-    }
-    this.#healthFreq = checkInteger("healthFreq", healthFreq, 1);
-    this.#checkSkip = checkMillis("checkSkip", checkSkip);
-    this.#checkTimeout = checkMillis("checkTimeout", checkTimeout);
-    this.#backoffBase = checkMillis("backoffBase", backoffBase);
-    this.#backoffMax = checkMillis("backoffMax", backoffMax);
-    this.#check = checkFunction("check", check) as HealthHook<T> | undefined;
-    this.#opener = checkFunction("opener", opener) as PoolHook<T> | undefined;
-    this.#getter = checkFunction("getter", getter) as PoolHook<T> | undefined;
-    this.#retter = checkFunction("retter", retter) as PoolHook<T> | undefined;
-    this.#closer = checkFunction("closer", closer) as PoolHook<T> | undefined;
-    this.#health = checkFunction("health", health) as
-      | HealthHook<T>
-      | undefined;
-    this.#statsHook = checkFunction("stats", stats) as
-      | StatsHook<T>
-      | undefined;
-    this.#tracer = checkFunction("tracer", tracer) as
-      | TraceHook<T>
-      | undefined;
-    if (logLevel !== undefined && !isLogLevel(logLevel)) {
-      throw new TypeError(
-        `Cannot create pool as 'logLevel' must be a LogTape level: current value is ${
-          String(logLevel)
-        }`,
-      );
-    }
-    this.#hkDelay = hkDelay === undefined
-      ? this.#defaultHkDelay()
-      : checkMillis("hkDelay", hkDelay);
-    if (this.#health !== undefined && this.#hkDelay === 0) {
-      throw new RangeError(
-        "Cannot create pool as 'hkDelay' must be positive when 'health' is set: current value is 0",
-      );
-    }
-    this.#clock = new Clock(
-      this.#maxUsingDelay === 0 && this.#maxUsingDelayKill === 0 &&
-        this.#maxAvailDelay === 0 && this.#maxLifetime === 0 &&
-        this.#check === undefined,
+    this.#cfg = resolvePoolOptions(options);
+    this.#clock = new Clock(this.#cfg.coarseClock);
+    // A waiter whose timeout passes leaves the queue through #expire.
+    this.#deadlines = new Deadlines((w) => this.#expire(w));
+    this.#backoff = new Backoff(
+      this.#cfg.backoffBase,
+      this.#cfg.backoffMax,
+      () => this.#replenish(false),
     );
     this.#id = poolCount++;
-    this.#log = new InstanceLog(["ppp", "pool"], logLevel, { pool: this.#id });
+    this.#log = new InstanceLog(["ppp", "pool"], this.#cfg.logLevel, {
+      pool: this.#id,
+    });
     this.#log.debug("Pool {pool} created: {options}", {
-      options: { maxSize, minSize, hkDelay: this.#hkDelay },
+      options: {
+        maxSize: this.#cfg.maxSize,
+        minSize: this.#cfg.minSize,
+        hkDelay: this.#cfg.hkDelay,
+      },
     });
     this.#scheduleHk();
     this.#replenish(false);
   }
 
-  // half the smallest delay that needs housekeeping, as in Python
-  #defaultHkDelay(): number {
-    const delays = [
-      this.#maxAvailDelay,
-      this.#maxUsingDelay,
-      this.#maxUsingDelayKill,
-      this.#maxLifetime,
-    ].filter((d) => d > 0);
-    if (delays.length > 0) return Math.min(...delays) / 2;
-    return this.#health !== undefined ? 60_000 : 0;
-  }
-
   /** Objects ready to be handed out now. */
   get navail(): number {
-    return this.#avail.length;
+    return this.#idle.length;
   }
 
   /** Objects handed out and not yet returned. */
   get nusing(): number {
-    return this.#nlent;
+    return this.#lent.size;
   }
 
   /** Callers waiting in the queue. */
@@ -698,30 +266,46 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   get(options?: GetOptions): Promise<T> {
+    // The fast path: no options, nobody ahead, an object ready as it is.
+    const idle = this.#idle;
+    if (
+      options === undefined && idle.length > 0 && this.#waiters.size === 0 &&
+      !this.#shutdown && this.#cfg.getter === undefined
+    ) {
+      const now = this.#clock.now();
+      const slot = idle[idle.length - 1];
+      if (now < slot.expires && !this.#needsCheck(slot, now)) {
+        idle.pop();
+        this.#lend(slot, now);
+        return Promise.resolve(slot.obj);
+      }
+    }
+    return this.#getSlow(options);
+  }
+
+  #getSlow(options: GetOptions | undefined): Promise<T> {
     const signal = options?.signal;
     if (this.#shutdown) return Promise.reject(this.#shutdownError());
     if (signal?.aborted) {
-      this.#naborts++;
+      this.#n.naborts++;
       return Promise.reject(signal.reason);
     }
-    if (options?.timeout !== undefined) {
-      try {
-        checkOptionalMillis("timeout", options.timeout, "get an object");
-      } catch (err) {
-        return Promise.reject(err);
-      }
+    let timeout: number | undefined;
+    try {
+      timeout = resolveGetTimeout(options, this.#cfg.timeout);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const timeout = options?.timeout ?? this.#timeout;
     if (this.#waiters.size === 0) {
       const now = this.#clock.now();
-      const slot = this.#takeAvail(now);
+      const slot = this.#takeIdle(now);
       if (slot !== undefined) {
-        if (this.#getter === undefined && !this.#needsCheck(slot, now)) {
+        if (!this.#needsPrep(slot, now)) {
           this.#lend(slot, now);
           return Promise.resolve(slot.obj);
         }
         const w = this.#newWaiter(now, timeout, signal);
-        this.#deliver(w, slot);
+        this.#handOut(w, slot, now);
         return w.promise;
       }
       // Create for this caller, unless a creation already under way for
@@ -736,19 +320,19 @@ export class Pool<T> implements AsyncDisposable {
       if (this.#canCreateFor()) {
         return this.#createFor(this.#clock.now(), timeout, signal);
       }
-      this.#ntimeouts++;
+      this.#n.ntimeouts++;
       return Promise.reject(
         new TimeoutError(
-          `Cannot get an object from pool ${this.#id} as it is exhausted (maxSize ${this.#maxSize}) and 'timeout' is 0: return objects sooner or raise maxSize`,
+          `Cannot get an object from pool ${this.#id} as it is exhausted (maxSize ${this.#cfg.maxSize}) and 'timeout' is 0: return objects sooner or raise maxSize`,
           { cause: this.#lastCreateError },
         ),
       );
     }
     const w = this.#newWaiter(this.#clock.now(), timeout, signal);
-    this.#nwaits++;
+    this.#n.nwaits++;
     this.#waiters.push(w);
     this.#replenish(false);
-    if (!this.#timersHeld) this.#holdTimers(true);
+    if (!this.#held) this.#hold(true);
     return w.promise;
   }
 
@@ -774,39 +358,37 @@ export class Pool<T> implements AsyncDisposable {
    */
   ret(obj: T): Promise<void> {
     const slot = this.#lent.get(obj);
-    if (slot === undefined) {
-      this.#nbadReturns++;
-      this.#log.warn(
-        "Pool {pool}: ignored return of {obj}, which is not lent by this pool ({why})",
-        {
-          obj: this.#trace(obj),
-          why: this.#isKilled(obj)
-            ? "it was taken back after maxUsingDelayKill"
-            : "returned twice, or never lent",
-        },
-      );
-      return RESOLVED;
-    }
+    if (slot === undefined) return this.#badReturn(obj);
     const now = this.#clock.now();
     slot.lastRet = now;
-    if (this.#waiters.size > 0 && this.#canHandOver(slot, now)) {
-      // Straight to the oldest waiter, as #release would do, but the object
-      // stays in the lent map: no delete and re-insert.
+    if (
+      this.#waiters.size > 0 && this.#cfg.retter === undefined &&
+      this.#retireReason(slot, now) === undefined &&
+      !this.#needsPrep(slot, now)
+    ) {
+      // Straight on to the oldest waiter, as #recycle would do, but the
+      // object stays LENT and in the lent map: no delete and re-insert.
       this.#stampLend(slot, now);
-      this.#resolveWaiter(this.#waiters.shift()!, slot.obj, now);
+      this.#serve(this.#waiters.shift()!, slot.obj, now);
       return RESOLVED;
     }
     this.#unlend(slot, slot); // ret looked it up: it heads its chain
-    if (this.#retter !== undefined) return this.#retThenRecycle(slot);
+    if (this.#cfg.retter !== undefined) return this.#retThenRecycle(slot);
     return this.#recycle(slot, now);
   }
 
-  // Whether a returned object may go to a waiter with nothing to run or
-  // decide in between: no hook, not worn out, not expired, not shutting down.
-  #canHandOver(slot: Slot<T>, now: number): boolean {
-    return this.#retter === undefined && this.#getter === undefined &&
-      !this.#needsCheck(slot, now) && !this.#shutdown &&
-      (this.#maxUse === 0 || slot.uses < this.#maxUse) && now < slot.expires;
+  #badReturn(obj: T): Promise<void> {
+    this.#n.nbadReturns++;
+    this.#log.warn(
+      "Pool {pool}: ignored return of {obj}, which is not lent by this pool ({why})",
+      {
+        obj: this.#trace(obj),
+        why: this.#isKilled(obj)
+          ? "it was taken back after maxUsingDelayKill"
+          : "returned twice, or never lent",
+      },
+    );
+    return RESOLVED;
   }
 
   /**
@@ -908,6 +490,7 @@ export class Pool<T> implements AsyncDisposable {
    */
   stats(): PoolStats {
     const t = performance.now();
+    const cfg = this.#cfg;
     const describe = (slot: Slot<T>): ObjectStats => ({
       trace: this.#trace(slot.obj, slot.n),
       stats: this.#objStats(slot.obj),
@@ -916,66 +499,36 @@ export class Pool<T> implements AsyncDisposable {
       lastGet: slot.lastGet - t,
       lastRet: slot.lastRet - t,
     });
-    const using = this.#lentSlots().map(describe);
-    const waits = this.#waits.toSorted((a, b) => a - b);
-    const pct = (p: number): number | null =>
-      waits.length === 0
-        ? null
-        : waits[Math.min(waits.length - 1, Math.floor(p * waits.length))];
     return {
       id: this.#id,
       started: this.#started.toISOString(),
-      minSize: this.#minSize,
-      maxSize: this.#maxSize,
-      maxUse: this.#maxUse,
-      timeout: this.#timeout ?? null,
-      hkDelay: this.#hkDelay,
-      maxAvailDelay: this.#maxAvailDelay,
-      maxUsingDelayKill: this.#maxUsingDelayKill,
-      maxUsingDelayWarn: this.#maxUsingDelay,
-      maxLifetime: this.#maxLifetime,
-      healthFreq: this.#healthFreq,
+      minSize: cfg.minSize,
+      maxSize: cfg.maxSize,
+      maxUse: cfg.maxUse,
+      timeout: cfg.timeout ?? null,
+      hkDelay: cfg.hkDelay,
+      maxAvailDelay: cfg.maxAvailDelay,
+      maxUsingDelayKill: cfg.maxUsingDelayKill,
+      maxUsingDelayWarn: cfg.maxUsingDelay,
+      maxLifetime: cfg.maxLifetime,
+      healthFreq: cfg.healthFreq,
       now: Date.now(),
-      navail: this.#avail.length,
-      nusing: this.#nlent,
+      navail: this.#idle.length,
+      nusing: this.#lent.size,
       nwaiting: this.#waiters.size,
       running: t - this.#t0,
       relHkLast: this.#hkLast === undefined ? null : this.#hkLast - t,
-      timePerHk: this.#hkRounds === 0 ? 0 : this.#hkTime / this.#hkRounds,
+      timePerHk: this.#n.hkRounds === 0 ? 0 : this.#hkTime / this.#n.hkRounds,
       shutdown: this.#shutdown,
-      avail: this.#avail.map(describe),
-      using,
+      avail: this.#idle.map(describe),
+      using: this.#lent.slots().map(describe),
       nobjs: this.#nobjs,
-      ncreated: this.#ncreated,
       ncreating: this.#ncreating,
-      nuses: this.#nuses,
-      nkilled: this.#nkilled,
-      nrecycled: this.#nrecycled,
-      nwornout: this.#nwornout,
-      nexpired: this.#nexpired,
-      nborrows: this.#nborrows,
-      nreturns: this.#nreturns,
-      ndestroys: this.#ndestroys,
-      nhealth: this.#nhealth,
-      badHealth: this.#badHealth,
-      hkRounds: this.#hkRounds,
-      hkErrors: this.#hkErrors,
-      hcRounds: this.#hcRounds,
-      hcErrors: this.#hcErrors,
-      nchecks: this.#nchecks,
-      badChecks: this.#badChecks,
-      ncreateErrors: this.#ncreateErrors,
+      ...this.#n,
       lastCreateError: this.#lastCreateError === undefined
         ? null
         : errorMessage(this.#lastCreateError),
-      hookErrors: this.#hookErrors,
-      nwaits: this.#nwaits,
-      ntimeouts: this.#ntimeouts,
-      naborts: this.#naborts,
-      nbadReturns: this.#nbadReturns,
-      waitP50: pct(0.5),
-      waitP99: pct(0.99),
-      waitMax: waits.length === 0 ? null : waits[waits.length - 1],
+      ...this.#waits.summary(),
     };
   }
 
@@ -1028,19 +581,21 @@ export class Pool<T> implements AsyncDisposable {
 
   // ---- hand-out ----
 
-  // Pops an available object, closing those past their lifetime.
-  #takeAvail(now: number): Slot<T> | undefined {
-    let slot = this.#avail.pop();
-    while (slot !== undefined && now >= slot.expires) {
-      this.#nexpired++;
+  // Pops an idle object (now BUSY), closing those past their lifetime.
+  #takeIdle(now: number): Slot<T> | undefined {
+    for (let slot = this.#idle.pop(); slot; slot = this.#idle.pop()) {
+      if (now < slot.expires) {
+        slot.moveTo(BUSY);
+        return slot;
+      }
+      this.#n.nexpired++;
       void this.#close(slot, "expired");
-      slot = this.#avail.pop();
     }
-    return slot;
+    return undefined;
   }
 
   #canCreateFor(): boolean {
-    return this.#failures === 0 && this.#hasRoom();
+    return this.#backoff.failures === 0 && this.#hasRoom();
   }
 
   // Starts a creation whose object goes to this caller (or, if the caller
@@ -1056,38 +611,33 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #needsCheck(slot: Slot<T>, now: number): boolean {
-    return this.#check !== undefined && now - slot.lastRet >= this.#checkSkip;
+    return this.#cfg.check !== undefined &&
+      now - slot.lastRet >= this.#cfg.checkSkip;
+  }
+
+  // Whether a hook must run before the object is handed out.
+  #needsPrep(slot: Slot<T>, now: number): boolean {
+    return this.#cfg.getter !== undefined || this.#needsCheck(slot, now);
   }
 
   #lend(slot: Slot<T>, now: number): void {
-    slot.state = LENT;
+    slot.moveTo(LENT);
     this.#stampLend(slot, now);
-    this.#nlent++;
-    const head = this.#lent.get(slot.obj);
-    if (head !== undefined) slot.dup = head;
-    this.#lent.set(slot.obj, slot);
+    this.#lent.add(slot);
   }
 
   #stampLend(slot: Slot<T>, now: number): void {
     slot.uses++;
     slot.lastGet = now;
-    this.#nuses++;
+    this.#n.nuses++;
   }
 
-  // Removes a lent slot from the lent map, whatever its place in the chain
-  // of slots holding equal primitives.
-  #unlend(slot: Slot<T>, head: Slot<T> = this.#lent.get(slot.obj)!): void {
-    this.#nlent--;
-    slot.state = BUSY;
-    if (head === slot) {
-      if (slot.dup === undefined) this.#lent.delete(slot.obj);
-      else this.#lent.set(slot.obj, slot.dup);
-    } else {
-      let prev = head;
-      while (prev.dup !== slot) prev = prev.dup!;
-      prev.dup = slot.dup;
-    }
-    slot.dup = undefined;
+  // Takes a slot out of the lent map (it heads its chain of equal
+  // primitives when `head` is given); it is BUSY until it is recycled or
+  // closed.
+  #unlend(slot: Slot<T>, head?: Slot<T>): void {
+    this.#lent.delete(slot, head);
+    slot.moveTo(BUSY);
   }
 
   #newWaiter(
@@ -1103,8 +653,8 @@ export class Pool<T> implements AsyncDisposable {
       w.signal = signal;
       w.onAbort = () => {
         if (w.settled) return;
-        this.#naborts++;
-        this.#settle(w);
+        this.#n.naborts++;
+        this.#detach(w);
         w.reject(signal.reason);
       };
       signal.addEventListener("abort", w.onAbort, { once: true });
@@ -1112,11 +662,12 @@ export class Pool<T> implements AsyncDisposable {
     return w;
   }
 
-  #timeoutWaiter(w: Waiter<T>): void {
+  // A waiter's deadline passed.
+  #expire(w: Waiter<T>): void {
     if (w.settled) return;
     const timeout = w.deadline!.timeout;
-    this.#ntimeouts++;
-    this.#settle(w);
+    this.#n.ntimeouts++;
+    this.#detach(w);
     const cause = this.#lastCreateError;
     w.reject(
       new TimeoutError(
@@ -1131,52 +682,53 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   // Marks a waiter settled, takes it out of the queue and drops its deadline
-  // and listener; the caller then resolves or rejects it.
-  #settle(w: Waiter<T>): void {
+  // and listener; the caller then resolves or rejects its promise.
+  #detach(w: Waiter<T>): void {
     w.settled = true;
     this.#waiters.remove(w);
-    if (this.#timersHeld && this.#waiters.size === 0) this.#holdTimers(false);
+    if (this.#held && this.#waiters.size === 0) this.#hold(false);
     if (w.deadline !== undefined) this.#deadlines.remove(w.deadline);
     if (w.onAbort !== undefined) {
       w.signal!.removeEventListener("abort", w.onAbort);
     }
   }
 
-  // Hands a slot to a waiter that has not given up, running `check` and
-  // `getter` first when they apply.
-  #deliver(
-    w: Waiter<T>,
-    slot: Slot<T>,
-    now: number = this.#clock.now(),
-  ): void {
-    if (this.#getter === undefined && !this.#needsCheck(slot, now)) {
-      this.#handTo(w, slot, now);
+  // Hands a BUSY slot to a waiter that has not given up, running `check`
+  // and `getter` first when they apply.
+  #handOut(w: Waiter<T>, slot: Slot<T>, now: number): void {
+    if (this.#needsPrep(slot, now)) {
+      void this.#prepare(w, slot, now);
     } else {
-      slot.state = BUSY;
-      void this.#prepareFor(w, slot, now);
+      this.#lendTo(w, slot, now);
     }
   }
 
-  #handTo(w: Waiter<T>, slot: Slot<T>, now: number): void {
+  #lendTo(w: Waiter<T>, slot: Slot<T>, now: number): void {
     this.#lend(slot, now);
-    this.#resolveWaiter(w, slot.obj, now);
+    this.#serve(w, slot.obj, now);
   }
 
-  #resolveWaiter(w: Waiter<T>, obj: T, now: number): void {
-    this.#recordWait(now - w.since);
-    this.#settle(w);
+  #serve(w: Waiter<T>, obj: T, now: number): void {
+    this.#waits.record(now - w.since);
+    this.#detach(w);
     w.resolve(obj);
   }
 
-  async #prepareFor(w: Waiter<T>, slot: Slot<T>, now: number): Promise<void> {
+  // Runs `check` (when due) and `getter` on a BUSY slot, then lends it to
+  // the waiter, or recycles it if the waiter gave up meanwhile.
+  async #prepare(w: Waiter<T>, slot: Slot<T>, now: number): Promise<void> {
     if (this.#needsCheck(slot, now)) {
-      this.#nchecks++;
-      const ok = await this.#probe(this.#check!, slot, this.#checkTimeout);
+      this.#n.nchecks++;
+      const ok = await this.#probe(
+        this.#cfg.check!,
+        slot,
+        this.#cfg.checkTimeout,
+      );
       if (!ok) {
-        this.#badChecks++;
+        this.#n.badChecks++;
         // an object never handed out that fails its check is a failed
         // creation: back off, else close-create-check would spin
-        if (slot.uses === 0) this.#backOff();
+        if (slot.uses === 0) this.#backoff.failed();
         this.#log.warn("Pool {pool}: {obj} failed its check on borrow", {
           obj: this.#trace(slot.obj, slot.n),
         });
@@ -1190,7 +742,7 @@ export class Pool<T> implements AsyncDisposable {
         return;
       }
     }
-    if (this.#getter !== undefined) {
+    if (this.#cfg.getter !== undefined) {
       await this.#runHook("getter", slot.obj, slot.n);
     }
     if (w.settled || this.#shutdown) {
@@ -1199,13 +751,8 @@ export class Pool<T> implements AsyncDisposable {
       this.#refuse(w);
       void this.#recycle(slot, this.#clock.now());
     } else {
-      this.#handTo(w, slot, this.#clock.now());
+      this.#lendTo(w, slot, this.#clock.now());
     }
-  }
-
-  #recordWait(ms: number): void {
-    this.#waits[this.#waitIndex] = ms;
-    this.#waitIndex = (this.#waitIndex + 1) % WAIT_SAMPLES;
   }
 
   // ---- return ----
@@ -1215,30 +762,31 @@ export class Pool<T> implements AsyncDisposable {
     await this.#recycle(slot, this.#clock.now());
   }
 
-  // An object back from use: retire it, or hand it to the oldest waiter,
-  // or make it available.
-  #recycle(slot: Slot<T>, now: number): Promise<void> {
-    if (this.#maxUse > 0 && slot.uses >= this.#maxUse) {
-      this.#nwornout++;
-      return this.#close(slot, "worn out");
-    }
-    return this.#release(slot, now);
+  // Why a BUSY object must leave rather than be used again, if it must.
+  #retireReason(slot: Slot<T>, now: number): string | undefined {
+    const maxUse = this.#cfg.maxUse;
+    if (maxUse > 0 && slot.uses >= maxUse) return "worn out";
+    if (this.#shutdown) return "shutdown";
+    if (now >= slot.expires) return "expired";
+    return undefined;
   }
 
-  // An object ready for use (new, returned, or healthy): the oldest waiter
-  // gets it at once, else it becomes available.
-  #release(slot: Slot<T>, now: number): Promise<void> {
-    if (this.#shutdown) return this.#close(slot, "shutdown");
-    if (now >= slot.expires) {
-      this.#nexpired++;
-      return this.#close(slot, "expired");
+  // A BUSY object ready for use again (new, returned, or healthy) goes back
+  // to the bag: closed if it must retire, else to the oldest waiter, else
+  // idle.
+  #recycle(slot: Slot<T>, now: number): Promise<void> {
+    const why = this.#retireReason(slot, now);
+    if (why !== undefined) {
+      if (why === "worn out") this.#n.nwornout++;
+      else if (why === "expired") this.#n.nexpired++;
+      return this.#close(slot, why);
     }
     const w = this.#waiters.shift();
     if (w !== undefined) {
-      this.#deliver(w, slot, now);
+      this.#handOut(w, slot, now);
     } else {
-      slot.state = AVAIL;
-      this.#avail.push(slot);
+      slot.moveTo(IDLE);
+      this.#idle.push(slot);
     }
     return RESOLVED;
   }
@@ -1246,8 +794,8 @@ export class Pool<T> implements AsyncDisposable {
   // ---- creation ----
 
   #hasRoom(): boolean {
-    return this.#maxSize === 0 ||
-      this.#nobjs + this.#ncreating < this.#maxSize;
+    const maxSize = this.#cfg.maxSize;
+    return maxSize === 0 || this.#nobjs + this.#ncreating < maxSize;
   }
 
   // Starts the creations the pool needs: one per waiter not yet covered by
@@ -1256,29 +804,29 @@ export class Pool<T> implements AsyncDisposable {
   // one succeeds (`force`, from fill(), skips the delay).
   #replenish(force: boolean): void {
     if (this.#shutdown) return;
-    if (this.#backoffTimer !== undefined && !force) return;
+    if (this.#backoff.waiting && !force) return;
     const forWaiters = this.#waiters.size - this.#nbackground;
-    const forMin = this.#minSize - this.#nobjs - this.#ncreating;
+    const forMin = this.#cfg.minSize - this.#nobjs - this.#ncreating;
     let need = Math.max(forWaiters, forMin);
-    if (this.#failures > 0 && !force) {
+    if (this.#backoff.failures > 0 && !force) {
       need = Math.min(need, 1 - this.#nbackground);
     }
     while (need-- > 0 && this.#hasRoom()) this.#startCreation(undefined);
   }
 
-  // Serves queued waiters from available objects, then creates for the rest.
+  // Serves queued waiters from idle objects, then creates for the rest.
   #serveQueue(): void {
     const now = this.#clock.now();
     while (this.#waiters.size > 0) {
-      const slot = this.#takeAvail(now);
+      const slot = this.#takeIdle(now);
       if (slot === undefined) break;
-      this.#deliver(this.#waiters.shift()!, slot);
+      this.#handOut(this.#waiters.shift()!, slot, now);
     }
     this.#replenish(false);
   }
 
   // Creates one object, for `owner` (a caller who found room) or for the
-  // pool (background: the queue or available objects).
+  // pool (background: the queue or idle objects).
   #startCreation(owner: Waiter<T> | undefined): void {
     this.#ncreating++;
     if (owner === undefined) this.#nbackground++;
@@ -1291,16 +839,16 @@ export class Pool<T> implements AsyncDisposable {
     const n = this.#funCalls++;
     let obj: T;
     try {
-      obj = await this.#fun(n);
+      obj = await this.#cfg.fun(n);
     } catch (err) {
       return this.#creationFailed(owner, err, "fun");
     }
-    if (this.#opener !== undefined) {
+    if (this.#cfg.opener !== undefined) {
       try {
-        await this.#opener(obj);
+        await this.#cfg.opener(obj);
       } catch (err) {
         // the object exists: close it before its slot is freed
-        if (this.#closer !== undefined) {
+        if (this.#cfg.closer !== undefined) {
           await this.#runHook("closer", obj, n);
         }
         return this.#creationFailed(owner, err, "opener");
@@ -1308,21 +856,21 @@ export class Pool<T> implements AsyncDisposable {
     }
     this.#ncreating--;
     if (owner === undefined) this.#nbackground--;
-    this.#ncreated++;
+    this.#n.ncreated++;
     this.#nobjs++;
-    this.#failures = 0;
+    this.#backoff.succeeded();
     const now = this.#clock.now();
-    const jitter = this.#lifetimeJitter * Math.random();
-    const expires = this.#maxLifetime > 0
-      ? now + this.#maxLifetime - jitter
+    const { maxLifetime, lifetimeJitter } = this.#cfg;
+    const expires = maxLifetime > 0
+      ? now + maxLifetime - lifetimeJitter * Math.random()
       : Infinity;
     const slot = new Slot(obj, n, now, expires);
     this.#log.debug("Pool {pool}: created {obj}", { obj: this.#trace(obj, n) });
     if (owner !== undefined && !owner.settled && !this.#shutdown) {
-      this.#deliver(owner, slot);
+      this.#handOut(owner, slot, now);
     } else {
       if (owner !== undefined) this.#refuse(owner);
-      await this.#release(slot, now);
+      await this.#recycle(slot, now);
     }
     // after a recovery, waiters that queued meanwhile need creations
     this.#replenish(false);
@@ -1335,44 +883,27 @@ export class Pool<T> implements AsyncDisposable {
   ): void {
     this.#ncreating--;
     if (owner === undefined) this.#nbackground--;
-    this.#ncreateErrors++;
+    this.#n.ncreateErrors++;
     this.#lastCreateError = err;
     this.#log.error("Pool {pool}: creating an object failed in {hook}: {err}", {
       hook,
       err,
     });
     this.#onDrain?.();
-    this.#backOff();
+    this.#backoff.failed();
     if (owner !== undefined && !owner.settled) {
-      this.#settle(owner);
+      this.#detach(owner);
       owner.reject(err);
     }
   }
 
-  // After a failure, waits before the next background attempt:
-  // exponential back-off with full jitter, so a dead server costs a bounded
-  // number of attempts per second, not a busy loop.
-  #backOff(): void {
-    this.#failures++;
-    if (this.#shutdown || this.#backoffTimer !== undefined) return;
-    const ceiling = Math.min(
-      this.#backoffMax,
-      this.#backoffBase * 2 ** Math.min(this.#failures - 1, 30),
-    );
-    const wait = Math.random() * ceiling;
-    this.#backoffTimer = setTimeout(() => {
-      this.#backoffTimer = undefined;
-      this.#replenish(false);
-    }, capDelay(wait));
-    if (!this.#timersHeld) unrefTimer(this.#backoffTimer);
-  }
-
   // While callers wait, housekeeping and back-off may be what serves them
   // (a kill, a retry): their timers then keep the process alive.
-  #holdTimers(hold: boolean): void {
-    this.#timersHeld = hold;
-    for (const timer of [this.#hkTimer, this.#backoffTimer]) {
-      if (timer !== undefined) hold ? refTimer(timer) : unrefTimer(timer);
+  #hold(held: boolean): void {
+    this.#held = held;
+    this.#backoff.hold(held);
+    if (this.#hkTimer !== undefined) {
+      held ? refTimer(this.#hkTimer) : unrefTimer(this.#hkTimer);
     }
   }
 
@@ -1381,13 +912,13 @@ export class Pool<T> implements AsyncDisposable {
   // Takes an object out of the pool for good; its slot is freed once the
   // closer has settled, so a closing object still counts against maxSize.
   #close(slot: Slot<T>, why: string): Promise<void> {
-    slot.state = CLOSED;
-    this.#ndestroys++;
+    slot.moveTo(CLOSED);
+    this.#n.ndestroys++;
     this.#log.debug("Pool {pool}: closing {obj} ({why})", {
       obj: this.#trace(slot.obj, slot.n),
       why,
     });
-    if (this.#closer === undefined) {
+    if (this.#cfg.closer === undefined) {
       this.#removed();
       return RESOLVED;
     }
@@ -1406,46 +937,37 @@ export class Pool<T> implements AsyncDisposable {
     return isWeakKey(obj) && this.#killed.has(obj);
   }
 
-  // Every lent slot, those holding equal primitives included; a copy, so
-  // callers may unlend as they go.
-  #lentSlots(): Slot<T>[] {
-    const slots: Slot<T>[] = [];
-    for (const head of this.#lent.values()) {
-      for (let s: Slot<T> | undefined = head; s; s = s.dup) slots.push(s);
-    }
-    return slots;
-  }
-
   // ---- housekeeping ----
 
   #scheduleHk(): void {
-    if (this.#hkDelay === 0 || this.#shutdown) return;
+    if (this.#cfg.hkDelay === 0 || this.#shutdown) return;
     this.#hkTimer = setTimeout(() => {
       this.#hkTimer = undefined;
       this.#hkRunning = this.#housekeep().finally(() => {
         this.#hkRunning = undefined;
         this.#scheduleHk();
       });
-    }, capDelay(this.#hkDelay));
-    if (!this.#timersHeld) unrefTimer(this.#hkTimer);
+    }, capDelay(this.#cfg.hkDelay));
+    if (!this.#held) unrefTimer(this.#hkTimer);
   }
 
   async #housekeep(): Promise<void> {
     const start = performance.now();
     this.#hkLast = start;
-    this.#hkRounds++;
+    this.#n.hkRounds++;
     try {
       this.#sweepLent(start);
-      this.#sweepAvail(start);
+      this.#sweepIdle(start);
       if (
-        this.#health !== undefined && this.#hkRounds % this.#healthFreq === 0
+        this.#cfg.health !== undefined &&
+        this.#n.hkRounds % this.#cfg.healthFreq === 0
       ) {
         await this.#healthRound();
       }
       this.#replenish(false);
     } catch (err) {
       // only a bug of ours can land here: hooks are guarded
-      this.#hkErrors++;
+      this.#n.hkErrors++;
       this.#log.error("Pool {pool}: housekeeping round failed: {err}", { err });
     }
     this.#hkTime += performance.now() - start;
@@ -1454,13 +976,13 @@ export class Pool<T> implements AsyncDisposable {
   // Warns about objects held too long, and takes back those held longer
   // than maxUsingDelayKill.
   #sweepLent(now: number): void {
-    const warn = this.#maxUsingDelay;
-    const kill = this.#maxUsingDelayKill;
+    const warn = this.#cfg.maxUsingDelay;
+    const kill = this.#cfg.maxUsingDelayKill;
     if (warn === 0 && kill === 0) return;
-    for (const slot of this.#lentSlots()) {
+    for (const slot of this.#lent.slots()) {
       const heldFor = Math.round(now - slot.lastGet);
       if (kill > 0 && heldFor >= kill) {
-        this.#nkilled++;
+        this.#n.nkilled++;
         this.#unlend(slot);
         if (isWeakKey(slot.obj)) this.#killed.add(slot.obj);
         this.#log.warn(
@@ -1479,44 +1001,44 @@ export class Pool<T> implements AsyncDisposable {
 
   // Closes idle objects past maxAvailDelay (down to minSize) and objects
   // past their lifetime.
-  #sweepAvail(now: number): void {
-    let spare = this.#nobjs - this.#minSize;
+  #sweepIdle(now: number): void {
+    const maxAvailDelay = this.#cfg.maxAvailDelay;
+    let spare = this.#nobjs - this.#cfg.minSize;
     const keep: Slot<T>[] = [];
-    for (const slot of this.#avail) {
+    for (const slot of this.#idle) {
       if (now >= slot.expires) {
-        this.#nexpired++;
+        this.#n.nexpired++;
         spare--;
         void this.#close(slot, "expired");
       } else if (
-        this.#maxAvailDelay > 0 && spare > 0 &&
-        now - slot.lastRet >= this.#maxAvailDelay
+        maxAvailDelay > 0 && spare > 0 && now - slot.lastRet >= maxAvailDelay
       ) {
-        this.#nrecycled++;
+        this.#n.nrecycled++;
         spare--;
         void this.#close(slot, "idle");
       } else {
         keep.push(slot);
       }
     }
-    this.#avail = keep;
+    this.#idle = keep;
   }
 
-  // Checks every available object, none handed out meanwhile; the
-  // unhealthy, throwing or hung ones are closed.
+  // Checks every idle object, none handed out meanwhile; the unhealthy,
+  // throwing or hung ones are closed.
   async #healthRound(): Promise<void> {
-    this.#hcRounds++;
-    const slots = this.#avail;
-    this.#avail = [];
-    for (const slot of slots) slot.state = BUSY;
-    this.#nborrows += slots.length;
+    this.#n.hcRounds++;
+    const slots = this.#idle;
+    this.#idle = [];
+    for (const slot of slots) slot.moveTo(BUSY);
+    this.#n.nborrows += slots.length;
     await Promise.all(slots.map(async (slot) => {
-      this.#nhealth++;
-      const ok = await this.#probe(this.#health!, slot, this.#hkDelay);
+      this.#n.nhealth++;
+      const ok = await this.#probe(this.#cfg.health!, slot, this.#cfg.hkDelay);
       if (ok) {
-        this.#nreturns++;
-        await this.#release(slot, performance.now());
+        this.#n.nreturns++;
+        await this.#recycle(slot, performance.now());
       } else {
-        this.#badHealth++;
+        this.#n.badHealth++;
         this.#log.warn("Pool {pool}: {obj} is unhealthy", {
           obj: this.#trace(slot.obj, slot.n),
         });
@@ -1540,7 +1062,7 @@ export class Pool<T> implements AsyncDisposable {
       });
       const result = await Promise.race([verdict, hung]);
       if (result === "hung") {
-        this.#hcErrors++;
+        this.#n.hcErrors++;
         this.#log.warn("Pool {pool}: check of {obj} hung for {limit} ms", {
           obj: this.#trace(slot.obj, slot.n),
           limit,
@@ -1551,7 +1073,7 @@ export class Pool<T> implements AsyncDisposable {
       }
       return result === true;
     } catch (err) {
-      this.#hcErrors++;
+      this.#n.hcErrors++;
       this.#log.warn("Pool {pool}: check of {obj} threw: {err}", {
         obj: this.#trace(slot.obj, slot.n),
         err,
@@ -1568,22 +1090,22 @@ export class Pool<T> implements AsyncDisposable {
     this.#log.info("Pool {pool}: shutting down", {});
     this.#clock.stop();
     clearTimeout(this.#hkTimer);
-    clearTimeout(this.#backoffTimer);
-    this.#hkTimer = this.#backoffTimer = undefined;
+    this.#hkTimer = undefined;
+    this.#backoff.stop();
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
       this.#refuse(w);
     }
-    const avail = this.#avail;
-    this.#avail = [];
-    const closing = avail.map((slot) => this.#close(slot, "shutdown"));
+    const idle = this.#idle;
+    this.#idle = [];
+    const closing = idle.map((slot) => this.#close(slot, "shutdown"));
     await this.#hkRunning;
-    if (grace > 0 && this.#nlent > 0) await this.#drain(grace);
-    if (this.#nlent > 0) {
+    if (grace > 0 && this.#lent.size > 0) await this.#drain(grace);
+    if (this.#lent.size > 0) {
       this.#log.warn(
         "Pool {pool}: closing {n} objects still in use at shutdown",
-        { n: this.#nlent },
+        { n: this.#lent.size },
       );
-      for (const slot of this.#lentSlots()) {
+      for (const slot of this.#lent.slots()) {
         this.#unlend(slot);
         closing.push(this.#close(slot, "shutdown"));
       }
@@ -1604,7 +1126,7 @@ export class Pool<T> implements AsyncDisposable {
       timer = setTimeout(resolve, capDelay(grace));
     });
     try {
-      while (this.#nlent > 0) {
+      while (this.#lent.size > 0) {
         const changed = new Promise<void>((resolve) => {
           this.#onDrain = resolve;
         });
@@ -1621,7 +1143,7 @@ export class Pool<T> implements AsyncDisposable {
   // Rejects a caller still waiting when the pool shuts down.
   #refuse(w: Waiter<T>): void {
     if (w.settled || !this.#shutdown) return;
-    this.#settle(w);
+    this.#detach(w);
     w.reject(
       new PoolError(
         `Cannot get an object from pool ${this.#id} as it is shutting down`,
@@ -1642,15 +1164,10 @@ export class Pool<T> implements AsyncDisposable {
     obj: T,
     n: number,
   ): Promise<void> {
-    const hook = name === "getter"
-      ? this.#getter
-      : name === "retter"
-      ? this.#retter
-      : this.#closer;
     try {
-      await hook!(obj);
+      await this.#cfg[name]!(obj);
     } catch (err) {
-      this.#hookErrors++;
+      this.#n.hookErrors++;
       this.#log.error("Pool {pool}: {hook} failed on {obj}: {err}", {
         hook: name,
         obj: this.#trace(obj, n),
@@ -1663,9 +1180,9 @@ export class Pool<T> implements AsyncDisposable {
   // was called with), never a dump of a possibly huge object.
   #trace(obj: T, n?: number): string {
     try {
-      if (this.#tracer !== undefined) return this.#tracer(obj);
+      if (this.#cfg.tracer !== undefined) return this.#cfg.tracer(obj);
     } catch (err) {
-      this.#hookErrors++;
+      this.#n.hookErrors++;
       return `<tracer failed: ${errorMessage(err)}>`;
     }
     const kind = typeof obj === "object" && obj !== null
@@ -1675,11 +1192,11 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #objStats(obj: T): unknown {
-    if (this.#statsHook === undefined) return null;
+    if (this.#cfg.stats === undefined) return null;
     try {
-      return this.#statsHook(obj) ?? null;
+      return this.#cfg.stats(obj) ?? null;
     } catch (err) {
-      this.#hookErrors++;
+      this.#n.hookErrors++;
       return { error: errorMessage(err) };
     }
   }

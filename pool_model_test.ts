@@ -26,10 +26,18 @@
 //   PPP_SEED=<seed> PPP_PATH=<path> deno test -A pool_model_test.ts
 // PPP_RUNS sets the number of runs (default 5000).
 import fc from "fast-check";
-import { assert, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertFalse } from "@std/assert";
+import { delay } from "@std/async/delay";
 import { Pool } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
-import { FakeClock, nextTurn, prng } from "./_testing.ts";
+import {
+  FakeClock,
+  Ledger,
+  nextTurn,
+  prng,
+  type Res,
+  waitFor,
+} from "./_testing.ts";
 
 // ---- what a run is made of ----
 
@@ -644,26 +652,6 @@ const env = (name: string): string | undefined => Deno.env.get(name);
 // object, each failure closed the object, created a replacement and checked
 // it again, all in microtasks: the event loop never ran again (a hung
 // process, a server hammered with connections).
-Deno.test("Pool backs off instead of spinning when check fails on new objects", async () => {
-  let created = 0;
-  let checks = 0;
-  const pool = new Pool({
-    fun: () => ({ n: created++ }),
-    check: () => ++checks > 1_000, // the spin ends here if nothing else does
-    checkSkip: 0,
-    minSize: 0,
-    maxSize: 1,
-    backoffBase: 20,
-    backoffMax: 20,
-  });
-  try {
-    await assertRejects(() => pool.get({ timeout: 50 }), TimeoutError);
-  } finally {
-    await pool.shutdown();
-  }
-  assert(created < 100, `${created} objects created and checked in 50 ms`);
-});
-
 Deno.test("Pool agrees with its model under random sequences of faults", async () => {
   const seed = env("PPP_SEED");
   const path = env("PPP_PATH");
@@ -699,3 +687,97 @@ Deno.test("Pool agrees with its model under random sequences of faults", async (
   );
   assert(runs > 0);
 });
+
+Deno.test("Pool keeps every invariant under many concurrent callers with random delays and faults", async () => {
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    await stress(seed);
+  }
+});
+
+// Real timers and random delays, many callers at once: the invariants the
+// model checks under a fake clock, checked again on the real event loop.
+async function stress(seed: number): Promise<void> {
+  const rand = prng(seed);
+  const pick = (n: number) => Math.floor(rand() * n);
+  const ledger = new Ledger();
+  const maxSize = 1 + pick(5);
+  const lent = new Set<Res>();
+  const fault = (p: number) => rand() < p;
+  const pool = new Pool<Res>({
+    fun: async (n) => {
+      ledger.begin();
+      await delay(pick(3));
+      if (fault(0.1)) {
+        ledger.abort();
+        throw new Error(`fun ${n} failed`);
+      }
+      return ledger.make(n);
+    },
+    opener: async () => {
+      await delay(pick(2));
+      if (fault(0.05)) throw new Error("opener failed");
+    },
+    getter: async () => {
+      if (fault(0.5)) await delay(pick(2));
+      if (fault(0.05)) throw new Error("getter failed");
+    },
+    retter: async () => {
+      if (fault(0.5)) await delay(pick(2));
+      if (fault(0.05)) throw new Error("retter failed");
+    },
+    closer: async (r) => {
+      if (fault(0.5)) await delay(pick(2));
+      ledger.close(r);
+      if (fault(0.05)) throw new Error("closer failed");
+    },
+    maxSize,
+    minSize: pick(maxSize + 1),
+    maxUse: pick(4),
+    backoffBase: 1,
+    backoffMax: 3,
+  });
+  const outcomes = { served: 0, timeouts: 0, aborts: 0, createErrors: 0 };
+  const callers = Array.from({ length: 150 }, async (_, i) => {
+    await delay(pick(3));
+    const controller = new AbortController();
+    if (fault(0.1)) setTimeout(() => controller.abort(), pick(4));
+    try {
+      const obj = await pool.get({
+        timeout: fault(0.3) ? 1 + pick(5) : undefined,
+        signal: controller.signal,
+      });
+      assert(obj.open, `caller ${i} got a closed object`);
+      assertFalse(lent.has(obj), `caller ${i} got an object already lent`);
+      lent.add(obj);
+      outcomes.served++;
+      await delay(pick(3));
+      lent.delete(obj);
+      await pool.ret(obj);
+    } catch (err) {
+      if (err instanceof TimeoutError) outcomes.timeouts++;
+      else if (err instanceof DOMException && err.name === "AbortError") {
+        outcomes.aborts++;
+      } else if (err instanceof Error && /failed/.test(err.message)) {
+        outcomes.createErrors++;
+      } else throw err;
+    }
+  });
+  await Promise.all(callers);
+  const total = outcomes.served + outcomes.timeouts + outcomes.aborts +
+    outcomes.createErrors;
+  assertEquals(total, 150, `seed ${seed}`);
+  assert(ledger.maxAlive <= maxSize, `seed ${seed}: ${ledger.maxAlive}`);
+  await pool.fill();
+  await waitFor(() => pool.ncreating === 0, "creations to settle");
+  // objects created = available + in use + closed
+  assertEquals(pool.nusing, 0, `seed ${seed}`);
+  assertEquals(
+    ledger.created.length,
+    pool.navail + ledger.closes.size,
+    `seed ${seed}`,
+  );
+  await pool.shutdown();
+  assertEquals(ledger.doubleCloses(), [], `seed ${seed}`);
+  assertEquals(ledger.closes.size, ledger.created.length, `seed ${seed}`);
+  assertEquals(ledger.alive, 0, `seed ${seed}`);
+}

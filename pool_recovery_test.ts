@@ -1,10 +1,11 @@
-// Unit tests of the options recovery needs: check on borrow, lifetime with
-// jitter. (Back-off is tested in pool_test.ts; the proofs against a real
-// server and random faults are pg_test.ts and pool_model_test.ts.)
+// How a pool recovers from failures: back-off after failed creations, check
+// on borrow, lifetime with jitter. (The proofs against a real server and
+// random faults are pg_test.ts and pool_model_test.ts.)
 import {
   assert,
   assertEquals,
   assertFalse,
+  assertInstanceOf,
   assertNotStrictEquals,
   assertRejects,
   assertStrictEquals,
@@ -181,4 +182,70 @@ Deno.test("Pool never hands out an object past its lifetime", async () => {
   assertFalse(old.open);
   assertStrictEquals(obj.open, true);
   await pool.ret(obj);
+});
+
+// ---- back-off ----
+
+Deno.test("Pool backs off after failures: a dead factory costs few attempts, not a busy loop", async () => {
+  let attempts = 0;
+  await using pool = new Pool({
+    fun: () => {
+      attempts++;
+      throw new Error("down");
+    },
+    minSize: 2,
+    maxSize: 4,
+    backoffBase: 10,
+    backoffMax: 40,
+  });
+  const waiting = Array.from(
+    { length: 4 },
+    () => pool.get({ timeout: 200 }).catch((e) => e),
+  );
+  const errors = await Promise.all(waiting);
+  for (const e of errors) assertInstanceOf(e, TimeoutError);
+  // 200 ms with delays drawn up to 10, 20, 40, 40… ms: a busy loop would
+  // make thousands of attempts
+  assert(attempts >= 2, `attempts ${attempts}`);
+  assert(attempts < 60, `attempts ${attempts}`);
+});
+
+Deno.test("Pool recovers when the factory works again, serving the waiters", async () => {
+  let up = false;
+  await using pool = new Pool({
+    fun: (n) => {
+      if (!up) throw new Error("down");
+      return { n };
+    },
+    minSize: 0,
+    maxSize: 2,
+    backoffBase: 1,
+    backoffMax: 5,
+  });
+  await assertRejects(() => pool.get(), Error, "down");
+  const waiters = [pool.get(), pool.get()];
+  up = true;
+  const objs = await Promise.all(waiters);
+  assertEquals(objs.length, 2);
+  for (const o of objs) await pool.ret(o);
+});
+
+Deno.test("Pool backs off instead of spinning when check fails on new objects", async () => {
+  let created = 0;
+  let checks = 0;
+  const pool = new Pool({
+    fun: () => ({ n: created++ }),
+    check: () => ++checks > 1_000, // the spin ends here if nothing else does
+    checkSkip: 0,
+    minSize: 0,
+    maxSize: 1,
+    backoffBase: 20,
+    backoffMax: 20,
+  });
+  try {
+    await assertRejects(() => pool.get({ timeout: 50 }), TimeoutError);
+  } finally {
+    await pool.shutdown();
+  }
+  assert(created < 100, `${created} objects created and checked in 50 ms`);
 });

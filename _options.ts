@@ -1,0 +1,371 @@
+// The options of a Pool: their public types, their defaults, and their
+// validation, as one unit. `resolvePoolOptions()` turns what a caller wrote
+// into a settled, validated `PoolConfig`; the pool reads only that, never
+// the caller's object again (HikariCP's HikariConfig.validate() idea).
+import type {
+  FunHook,
+  HealthHook,
+  PoolHook,
+  StatsHook,
+  TraceHook,
+} from "./hooks.ts";
+import { isLogLevel } from "./_log.ts";
+import {
+  checkFunction,
+  checkInteger,
+  checkMillis,
+  checkOptionalMillis,
+} from "./_validate.ts";
+
+/**
+ * LogTape's level names, lowest first, as taken by the `logLevel` options.
+ *
+ * @example Only errors from this pool
+ * ```ts
+ * import { type LogLevel, Pool } from "@ppp/proxy-pattern-pool";
+ *
+ * const logLevel: LogLevel = "error";
+ * await using pool = new Pool({ fun: () => ({}), minSize: 0, logLevel });
+ * ```
+ */
+export type LogLevel =
+  | "trace"
+  | "debug"
+  | "info"
+  | "warning"
+  | "error"
+  | "fatal";
+
+/** Options of {@linkcode Pool}. Every duration is in milliseconds. */
+export interface PoolOptions<T> {
+  /** Creates a new object; called with 0, 1, 2… in call order. */
+  fun: FunHook<T>;
+  /**
+   * Most objects that may exist at once, counting those being created;
+   * `0` means no limit.
+   *
+   * @default {0}
+   */
+  maxSize?: number;
+  /**
+   * Objects created in the background at start and kept after removals.
+   *
+   * @default {1}
+   */
+  minSize?: number;
+  /**
+   * How long `get()` waits for an object; `undefined` waits forever, `0`
+   * never joins the queue of waiters.
+   *
+   * @default {undefined}
+   */
+  timeout?: number;
+  /**
+   * An object handed out this many times is closed on return; `0` means no
+   * limit.
+   *
+   * @default {0}
+   */
+  maxUse?: number;
+  /**
+   * Objects idle this long are closed, down to `minSize`; `0` is off.
+   *
+   * @default {0}
+   */
+  maxAvailDelay?: number;
+  /**
+   * Objects held this long are logged as warnings; `0` is off.
+   *
+   * @default {0}
+   */
+  maxUsingDelay?: number;
+  /**
+   * Objects held this long are taken back and closed, their slot freed;
+   * `0` is off.
+   *
+   * @default {0}
+   */
+  maxUsingDelayKill?: number;
+  /**
+   * Objects older than this are closed when idle or when they come back;
+   * `0` is off.
+   *
+   * @default {0}
+   */
+  maxLifetime?: number;
+  /**
+   * Each object's lifetime is shortened by a random amount up to this, so
+   * objects created together do not expire together.
+   *
+   * @default {maxLifetime / 10}
+   */
+  lifetimeJitter?: number;
+  /**
+   * `health` runs every `healthFreq` housekeeping rounds.
+   *
+   * @default {1}
+   */
+  healthFreq?: number;
+  /**
+   * Delay between housekeeping rounds; by default half the smallest of the
+   * delays that need housekeeping, or 60 000 if only `health` is set.
+   *
+   * @default {undefined}
+   */
+  hkDelay?: number;
+  /**
+   * Checks an idle object before it is handed out; a failed check closes
+   * it and the caller gets another one within the same timeout.
+   *
+   * @default {undefined}
+   */
+  check?: HealthHook<T>;
+  /**
+   * `check` is skipped for objects that came back less than this ago
+   * (HikariCP skips under 500 ms).
+   *
+   * @default {500}
+   */
+  checkSkip?: number;
+  /**
+   * A `check` still pending after this counts as failed.
+   *
+   * @default {5000}
+   */
+  checkTimeout?: number;
+  /**
+   * First delay before retrying a failed background creation; the delay
+   * doubles at each consecutive failure (with full jitter).
+   *
+   * @default {100}
+   */
+  backoffBase?: number;
+  /**
+   * Largest delay between background creation attempts.
+   *
+   * @default {2000}
+   */
+  backoffMax?: number;
+  /** Runs once on each new object; a failure is a failed creation. */
+  opener?: PoolHook<T>;
+  /** Runs on each hand-out; a failure is logged, the `get` still succeeds. */
+  getter?: PoolHook<T>;
+  /** Runs on each return; a failure is logged, the `ret` still succeeds. */
+  retter?: PoolHook<T>;
+  /** Runs exactly once when an object leaves the pool for good. */
+  closer?: PoolHook<T>;
+  /** Checks an idle object during housekeeping. */
+  health?: HealthHook<T>;
+  /** Describes an object in `stats()` (JSON-compatible). */
+  stats?: StatsHook<T>;
+  /** Names an object in logs and `stats()`. */
+  tracer?: TraceHook<T>;
+  /**
+   * Lowest level this pool logs at, through LogTape category
+   * `["ppp", "pool"]`; other pools are not affected.
+   *
+   * @default {undefined}
+   */
+  logLevel?: LogLevel;
+}
+
+/** Options of {@linkcode Pool.prototype.get}. */
+export interface GetOptions {
+  /**
+   * How long to wait for an object; overrides the pool's `timeout`.
+   * `0` never joins the queue of waiters; `Infinity` waits forever.
+   */
+  timeout?: number;
+  /** Withdraws the request; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Pool.prototype.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long to wait for borrowed objects to come back before closing
+   * them anyway.
+   *
+   * @default {0}
+   */
+  grace?: number;
+}
+
+/** The settled configuration of a pool: every default applied, validated. */
+export interface PoolConfig<T> {
+  readonly fun: FunHook<T>;
+  readonly maxSize: number;
+  readonly minSize: number;
+  /** `undefined` waits forever. */
+  readonly timeout: number | undefined;
+  readonly maxUse: number;
+  readonly maxAvailDelay: number;
+  readonly maxUsingDelay: number;
+  readonly maxUsingDelayKill: number;
+  readonly maxLifetime: number;
+  readonly lifetimeJitter: number;
+  readonly healthFreq: number;
+  /** `0`: no housekeeping timer. */
+  readonly hkDelay: number;
+  readonly check: HealthHook<T> | undefined;
+  readonly checkSkip: number;
+  readonly checkTimeout: number;
+  readonly backoffBase: number;
+  readonly backoffMax: number;
+  readonly opener: PoolHook<T> | undefined;
+  readonly getter: PoolHook<T> | undefined;
+  readonly retter: PoolHook<T> | undefined;
+  readonly closer: PoolHook<T> | undefined;
+  readonly health: HealthHook<T> | undefined;
+  readonly stats: StatsHook<T> | undefined;
+  readonly tracer: TraceHook<T> | undefined;
+  readonly logLevel: LogLevel | undefined;
+  /**
+   * Whether no decision depends on when an object was lent or returned, so
+   * a coarse clock may stamp them (see _clock.ts).
+   */
+  readonly coarseClock: boolean;
+}
+
+/**
+ * Applies the defaults to `options` and validates every value.
+ *
+ * @throws {TypeError} A value of the wrong type.
+ * @throws {RangeError} A value out of range, or two that contradict.
+ */
+export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot create pool as 'options' must be an object: current value is ${
+        String(options)
+      }`,
+    );
+  }
+  const {
+    fun,
+    maxSize = 0,
+    minSize = 1,
+    timeout,
+    maxUse = 0,
+    maxAvailDelay = 0,
+    maxUsingDelay = 0,
+    maxUsingDelayKill = 0,
+    maxLifetime = 0,
+    lifetimeJitter = maxLifetime / 10,
+    healthFreq = 1,
+    hkDelay,
+    check,
+    checkSkip = 500,
+    checkTimeout = 5_000,
+    backoffBase = 100,
+    backoffMax = 2_000,
+    opener,
+    getter,
+    retter,
+    closer,
+    health,
+    stats,
+    tracer,
+    logLevel,
+  } = options;
+  const sizes = {
+    fun: checkFunction("fun", fun, true) as FunHook<T>,
+    maxSize: checkInteger("maxSize", maxSize, 0),
+    minSize: checkInteger("minSize", minSize, 0),
+  };
+  if (sizes.maxSize > 0 && sizes.minSize > sizes.maxSize) {
+    throw new RangeError(
+      `Cannot create pool as 'minSize' must not exceed 'maxSize' (${sizes.maxSize}): current value is ${sizes.minSize}`,
+    );
+  }
+  const delays = {
+    timeout: checkOptionalMillis("timeout", timeout),
+    maxUse: checkInteger("maxUse", maxUse, 0),
+    maxAvailDelay: checkMillis("maxAvailDelay", maxAvailDelay),
+    maxUsingDelay: checkMillis("maxUsingDelay", maxUsingDelay),
+    maxUsingDelayKill: checkMillis("maxUsingDelayKill", maxUsingDelayKill),
+    maxLifetime: checkMillis("maxLifetime", maxLifetime),
+    lifetimeJitter: checkMillis("lifetimeJitter", lifetimeJitter),
+  };
+  if (delays.maxLifetime > 0 && delays.lifetimeJitter >= delays.maxLifetime) {
+    throw new RangeError(
+      `Cannot create pool as 'lifetimeJitter' must be less than 'maxLifetime' (${delays.maxLifetime}): current value is ${delays.lifetimeJitter}`,
+    );
+  }
+  const hooks = {
+    healthFreq: checkInteger("healthFreq", healthFreq, 1),
+    checkSkip: checkMillis("checkSkip", checkSkip),
+    checkTimeout: checkMillis("checkTimeout", checkTimeout),
+    backoffBase: checkMillis("backoffBase", backoffBase),
+    backoffMax: checkMillis("backoffMax", backoffMax),
+    check: checkFunction("check", check) as HealthHook<T> | undefined,
+    opener: checkFunction("opener", opener) as PoolHook<T> | undefined,
+    getter: checkFunction("getter", getter) as PoolHook<T> | undefined,
+    retter: checkFunction("retter", retter) as PoolHook<T> | undefined,
+    closer: checkFunction("closer", closer) as PoolHook<T> | undefined,
+    health: checkFunction("health", health) as HealthHook<T> | undefined,
+    stats: checkFunction("stats", stats) as StatsHook<T> | undefined,
+    tracer: checkFunction("tracer", tracer) as TraceHook<T> | undefined,
+  };
+  if (logLevel !== undefined && !isLogLevel(logLevel)) {
+    throw new TypeError(
+      `Cannot create pool as 'logLevel' must be a LogTape level: current value is ${
+        String(logLevel)
+      }`,
+    );
+  }
+  const settledHkDelay = hkDelay === undefined
+    ? defaultHkDelay(delays, hooks.health !== undefined)
+    : checkMillis("hkDelay", hkDelay);
+  if (hooks.health !== undefined && settledHkDelay === 0) {
+    throw new RangeError(
+      "Cannot create pool as 'hkDelay' must be positive when 'health' is set: current value is 0",
+    );
+  }
+  return {
+    ...sizes,
+    ...delays,
+    ...hooks,
+    hkDelay: settledHkDelay,
+    logLevel,
+    coarseClock: delays.maxUsingDelay === 0 &&
+      delays.maxUsingDelayKill === 0 && delays.maxAvailDelay === 0 &&
+      delays.maxLifetime === 0 && hooks.check === undefined,
+  };
+}
+
+// Half the smallest delay that needs housekeeping, as in Python; 60 s when
+// only `health` needs it; else none.
+function defaultHkDelay(
+  delays: {
+    maxAvailDelay: number;
+    maxUsingDelay: number;
+    maxUsingDelayKill: number;
+    maxLifetime: number;
+  },
+  hasHealth: boolean,
+): number {
+  const set = [
+    delays.maxAvailDelay,
+    delays.maxUsingDelay,
+    delays.maxUsingDelayKill,
+    delays.maxLifetime,
+  ].filter((d) => d > 0);
+  if (set.length > 0) return Math.min(...set) / 2;
+  return hasHealth ? 60_000 : 0;
+}
+
+/**
+ * The timeout of one `get()`: its own if given (validated), else the
+ * pool's. `undefined` waits forever.
+ *
+ * @throws {RangeError|TypeError} A bad per-call timeout.
+ */
+export function resolveGetTimeout(
+  options: GetOptions | undefined,
+  poolTimeout: number | undefined,
+): number | undefined {
+  const timeout = options?.timeout;
+  if (timeout === undefined) return poolTimeout;
+  return checkOptionalMillis("timeout", timeout, "get an object");
+}

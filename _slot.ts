@@ -1,0 +1,78 @@
+// One object of a pool and what the pool knows of it, with its state as a
+// small state machine: every change of state goes through `moveTo`, which
+// refuses a change the pool's flow never makes (a bug of ours, caught where
+// it happens rather than as a lost or doubly-closed object later).
+
+/** Where an object stands in its pool. */
+export const SlotState = {
+  /** In the available stack, ready to hand out. */
+  IDLE: 0,
+  /** Handed out to a caller, in the lent map. */
+  LENT: 1,
+  /** In a hook (check, getter, retter, health): neither idle nor lent. */
+  BUSY: 2,
+  /** Left the pool for good; its closer has run or is running. */
+  CLOSED: 3,
+} as const;
+
+/** One of the values of {@linkcode SlotState}. */
+export type SlotState = typeof SlotState[keyof typeof SlotState];
+
+const NAMES = ["IDLE", "LENT", "BUSY", "CLOSED"];
+
+// ALLOWED[from] lists the states reachable from `from`. A new object starts
+// BUSY (it was just made); CLOSED is final.
+const ALLOWED: readonly (readonly SlotState[])[] = [
+  /* IDLE   */ [SlotState.LENT, SlotState.BUSY, SlotState.CLOSED],
+  /* LENT   */ [SlotState.BUSY, SlotState.CLOSED],
+  /* BUSY   */ [SlotState.IDLE, SlotState.LENT, SlotState.CLOSED],
+  /* CLOSED */ [],
+];
+
+/** An object and what the pool knows of it. */
+export class Slot<T> {
+  #state: SlotState = SlotState.BUSY;
+  /** Times handed out. */
+  uses = 0;
+  /** When last handed out, on the pool's clock. */
+  lastGet: number;
+  /** When last returned (or created), on the pool's clock. */
+  lastRet: number;
+  /** Next lent slot holding an equal primitive (see _lent.ts). */
+  dup: Slot<T> | undefined = undefined;
+
+  constructor(
+    /** The pooled object. */
+    readonly obj: T,
+    /** The number `fun` was called with: names the object in logs. */
+    readonly n: number,
+    /** When it was created, on the pool's clock. */
+    readonly created: number,
+    /** When it expires (maxLifetime), or Infinity. */
+    readonly expires: number,
+  ) {
+    this.lastGet = created;
+    this.lastRet = created;
+  }
+
+  /** Where the object stands now. */
+  get state(): SlotState {
+    return this.#state;
+  }
+
+  /**
+   * Changes the state.
+   *
+   * @throws {Error} If the pool's flow never makes this change: a bug.
+   */
+  moveTo(next: SlotState): void {
+    if (!ALLOWED[this.#state].includes(next)) {
+      throw new Error(
+        `Internal error of the pool: object #${this.n} cannot go from ${
+          NAMES[this.#state]
+        } to ${NAMES[next]}`,
+      );
+    }
+    this.#state = next;
+  }
+}
