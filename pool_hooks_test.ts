@@ -261,3 +261,24 @@ Deno.test("Pool logLevel filters that pool only", async () => {
     assertEquals(warners, [chatty.stats().id]);
   });
 });
+
+Deno.test("Pool logs reach an application that configured LogTape 1.x", async () => {
+  // LogTape keeps its configuration on globalThis, shared by every copy:
+  // an app on the other major still gets the library's records.
+  const v1 = await import("logtape-1");
+  const records: { category: readonly string[] }[] = [];
+  await v1.configure({
+    sinks: { mem: (r) => records.push(r) },
+    loggers: [
+      { category: ["ppp"], lowestLevel: "warning", sinks: ["mem"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  try {
+    await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+    await pool.ret({}); // a foreign return: one warning
+    assertEquals(records.map((r) => r.category), [["ppp", "pool"]]);
+  } finally {
+    await v1.reset();
+  }
+});

@@ -1,9 +1,18 @@
-// `deno bench pool_bench.ts`: our Pool against the minimal floor of
-// bench.ts, generic-pool and tarn. Each iteration runs a batch of round
-// trips so the harness's own cost per iteration does not hide the pools'.
-// For the interleaved comparison with ratios, run `deno task bench`.
-import { Pool } from "./mod.ts";
-import { FloorPool } from "./bench.ts";
+// `deno bench -A bench/pool_bench.ts` (or plain `deno bench`): our Pool
+// against the minimal floor pool of `bench/floor.ts`, generic-pool and tarn,
+// under Deno's bench runner. Each iteration runs a batch of round trips so
+// the harness's own cost per iteration does not hide the pools'.
+// For the interleaved comparison with ratios, run `deno task bench`
+// (`bench/main.ts`).
+//
+// The groups are two of that runner's scenarios, on pools of maxSize 10
+// filled before the first bench:
+// - S1: one caller, get + ret in a loop, 1000 round trips an iteration;
+// - S2: 100 workers each doing get / `await null` / ret until 1000 ops are
+//   done in all (90 of them wait: the waiter queue and direct handoff).
+// The last bench, "zz teardown", only shuts the pools down.
+import { Pool } from "../mod.ts";
+import { FloorPool } from "./floor.ts";
 import * as genericPool from "generic-pool";
 import { Pool as TarnPool } from "tarn";
 

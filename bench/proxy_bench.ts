@@ -1,6 +1,18 @@
-// Overhead of a forwarded member access: `deno bench proxy_bench.ts`.
-import { Proxy } from "./proxy.ts";
-import { scoped } from "./scope.ts";
+// `deno bench -A bench/proxy_bench.ts` (or plain `deno bench`): the
+// overhead of a member access forwarded by our Proxy, under Deno's bench
+// runner, against a direct access (the baseline of each group) and a
+// minimal JS Proxy:
+// - "call": one method call, direct / our Proxy to a shared object /
+//   a minimal JS Proxy (the floor of any forwarding);
+// - "get": one getter read, direct / our Proxy;
+// - "call1000": 1000 calls an iteration, direct / our Proxy to a shared
+//   object / an ASYNC (pooled) Proxy bound in a `scoped()` block;
+// - and the whole `scoped()` + `_getObj()` + 1 call + release cycle.
+// The interleaved version with medians is scenario S5 of `deno task bench`
+// (`bench/main.ts`): a method call direct, through a minimal JS Proxy and
+// through our Proxy; it has no S1..S4 (those are pool scenarios).
+import { Proxy } from "../proxy.ts";
+import { scoped } from "../scope.ts";
 
 class Conn {
   #n = 0;

@@ -1,107 +1,32 @@
 /**
- * Compares our {@linkcode Pool} with `npm:generic-pool`, `npm:tarn` and a
- * minimal correct pool (the "floor") in one process: interleaved rounds in
- * rotating order after a warm-up, medians of ops/s and of per-round ratios.
+ * The scenarios of `deno task bench` (run by `bench/main.ts`, which only
+ * parses options and prints the tables): one loop per scenario for each
+ * contender, and the measurements they return. Not published.
  *
- * Run with `deno task bench` (which passes `--v8-flags=--expose-gc` for S4).
- * Options: `--rounds=N` (default 9), `--quick` (fewer, smaller rounds),
- * `--only=S1,S2,...`.
+ * The scenarios, as named in the printed tables:
+ * - S1: one caller, `n` sequential get + ret on a pool of maxSize 10 that
+ *   was filled first (every object made before the clock starts); ms.
+ * - S2: 100 workers, each doing get / `await null` / ret until `n` ops are
+ *   done in all, on the same filled pool of maxSize 10: most gets wait, so
+ *   this measures the waiter queue and the direct handoff on ret; ms.
+ * - S3: maxSize 2 with both objects held, `n` gets with a 1 ms timeout that
+ *   must all time out, then both objects given back and handed out again
+ *   (the cost of timeouts, and that they leave the pool intact); ms.
+ * - S4: heap in use after − before `n` S1-style round trips, each side
+ *   after gc (needs `--v8-flags=--expose-gc`); bytes.
+ * - S5: a method call (`add(1)` on a class with a `#private` field) direct,
+ *   through the least a JS Proxy can do, and through our {@linkcode Proxy}
+ *   set up once or fresh each round; ns per call.
  *
- * Not named `*_bench.ts` on purpose: `deno bench` runs `pool_bench.ts`.
+ * The contenders of S1..S4: our {@linkcode Pool}, the floor (the minimal
+ * correct pool of `bench/floor.ts`), `npm:generic-pool` and `npm:tarn`.
  *
  * @module
  */
-import { Pool, Proxy } from "./mod.ts";
+import { Pool, Proxy } from "../mod.ts";
 import * as genericPool from "generic-pool";
 import { Pool as TarnPool } from "tarn";
-
-// ---------------------------------------------------------------------------
-// The floor: the least a correct async pool must do.
-
-/** A caller of {@linkcode FloorPool.prototype.acquire} waiting in line. */
-class FloorWaiter<T> {
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  prev: FloorWaiter<T> | undefined = undefined;
-  next: FloorWaiter<T> | undefined = undefined;
-  constructor(
-    readonly resolve: (obj: T) => void,
-    readonly reject: (err: Error) => void,
-  ) {}
-}
-
-/**
- * A minimal correct async pool: a stack of free objects, FIFO waiters with
- * direct handoff and a per-acquire timeout that withdraws the waiter from
- * the queue, a max bound, and a `Set` of lent objects that refuses double
- * returns. No stats, hooks, timestamps or housekeeping.
- */
-export class FloorPool<T> {
-  readonly #create: () => T;
-  readonly #max: number;
-  #size = 0;
-  readonly #free: T[] = [];
-  readonly #lent = new Set<T>();
-  #head: FloorWaiter<T> | undefined = undefined;
-  #tail: FloorWaiter<T> | undefined = undefined;
-
-  constructor(create: () => T, max: number) {
-    this.#create = create;
-    this.#max = max;
-  }
-
-  /** Borrows an object, waiting at most `timeout` ms if given. */
-  acquire(timeout?: number): Promise<T> {
-    if (this.#head === undefined) {
-      if (this.#free.length > 0) {
-        const obj = this.#free.pop()!;
-        this.#lent.add(obj);
-        return Promise.resolve(obj);
-      }
-      if (this.#size < this.#max) {
-        this.#size++;
-        const obj = this.#create();
-        this.#lent.add(obj);
-        return Promise.resolve(obj);
-      }
-    }
-    return new Promise<T>((resolve, reject) => {
-      const w = new FloorWaiter<T>(resolve, reject);
-      w.prev = this.#tail;
-      if (this.#tail === undefined) this.#head = w;
-      else this.#tail.next = w;
-      this.#tail = w;
-      if (timeout !== undefined) {
-        w.timer = setTimeout(() => {
-          this.#unlink(w);
-          reject(new Error(`no object within ${timeout} ms`));
-        }, timeout);
-      }
-    });
-  }
-
-  /** Gives an object back; false (and nothing else) if it was not lent. */
-  release(obj: T): boolean {
-    if (!this.#lent.has(obj)) return false;
-    const w = this.#head;
-    if (w === undefined) {
-      this.#lent.delete(obj);
-      this.#free.push(obj);
-    } else {
-      this.#unlink(w);
-      if (w.timer !== undefined) clearTimeout(w.timer);
-      w.resolve(obj); // stays in #lent: handed straight to the next caller
-    }
-    return true;
-  }
-
-  #unlink(w: FloorWaiter<T>): void {
-    if (w.prev === undefined) this.#head = w.next;
-    else w.prev.next = w.next;
-    if (w.next === undefined) this.#tail = w.prev;
-    else w.next.prev = w.prev;
-    w.prev = w.next = undefined;
-  }
-}
+import { FloorPool } from "./floor.ts";
 
 // ---------------------------------------------------------------------------
 // The contenders, each with its own copy of every scenario loop so that no
@@ -112,7 +37,7 @@ type Obj = { id: number };
 let nextId = 0;
 const make = (): Obj => ({ id: nextId++ });
 
-interface Contender {
+export interface Contender {
   name: string;
   /** S1: one caller, `n` sequential get+ret; returns ms. */
   s1(n: number): Promise<number>;
@@ -130,7 +55,7 @@ function check(cond: boolean, what: string): void {
   if (!cond) throw new Error(`bench sanity check failed: ${what}`);
 }
 
-function gc(): void {
+export function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
@@ -155,7 +80,7 @@ function checkS3(
   );
 }
 
-const ours: Contender = {
+export const ours: Contender = {
   name: "ours (Pool)",
   async s1(n) {
     const pool = new Pool<Obj>({ fun: make, maxSize: MAX });
@@ -226,7 +151,7 @@ async function prefill(pool: Pool<Obj>): Promise<void> {
   check(pool.navail === MAX, "prefill");
 }
 
-const floor: Contender = {
+export const floor: Contender = {
   name: "floor",
   async s1(n) {
     const pool = new FloorPool<Obj>(make, MAX);
@@ -310,7 +235,7 @@ async function closeGeneric(pool: GenericPool): Promise<void> {
   await pool.clear();
 }
 
-const generic: Contender = {
+export const generic: Contender = {
   name: "generic-pool",
   async s1(n) {
     const pool = newGeneric(MAX);
@@ -391,7 +316,7 @@ async function prefillTarn(pool: TarnPool<Obj>): Promise<void> {
   check(pool.numFree() === MAX, "prefill tarn");
 }
 
-const tarn: Contender = {
+export const tarn: Contender = {
   name: "tarn",
   async s1(n) {
     const pool = newTarn(MAX);
@@ -535,7 +460,7 @@ function nsPerCall(
 }
 
 /** ns per call of each kind in one S5 round. */
-interface S5Round {
+export interface S5Round {
   direct: number;
   minimal: number;
   module: number;
@@ -551,7 +476,7 @@ interface S5Round {
  * is, so its call site sees a new bound method each round
  * (V8 then stops inlining it: the worst case).
  */
-function s5(calls: number, chunks = 10): S5Round {
+export function s5(calls: number, chunks = 10): S5Round {
   const freshObj = new Counter();
   const fresh = new Proxy<Counter>();
   fresh.setObj(freshObj);
@@ -576,47 +501,19 @@ function s5(calls: number, chunks = 10): S5Round {
   };
 }
 
-// ---------------------------------------------------------------------------
-// Runner.
+/** Every contender of S1..S4, in the order of the tables. */
+export const CONTENDERS: Contender[] = [ours, floor, generic, tarn];
 
-const CONTENDERS = [ours, floor, generic, tarn];
-
-function median(xs: number[]): number {
+/** The median of `xs` (the mean of the middle two if even). */
+export function median(xs: number[]): number {
   const s = xs.toSorted((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function fmtOps(x: number): string {
-  return x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(0)} k`;
-}
-
-interface Options {
-  rounds: number;
-  n: number;
-  s3n: number;
-  s4n: number;
-  s5n: number;
-  only: Set<string>;
-}
-
-function parseArgs(args: string[]): Options {
-  const quick = args.includes("--quick");
-  const get = (k: string) =>
-    args.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
-  return {
-    rounds: Number(get("rounds") ?? (quick ? 3 : 9)),
-    n: quick ? 50_000 : 200_000,
-    s3n: 2_000,
-    s4n: quick ? 200_000 : 1_000_000,
-    s5n: quick ? 1_000_000 : 5_000_000,
-    only: new Set((get("only") ?? "S1,S2,S3,S4,S5").split(",")),
-  };
-}
-
 // Runs `fn` for every contender, `rounds` times, rotating the order each
 // round; returns each contender's per-round values (indexed by round).
-async function interleave(
+export async function interleave(
   rounds: number,
   fn: (c: Contender) => Promise<number>,
 ): Promise<Map<Contender, number[]>> {
@@ -630,143 +527,3 @@ async function interleave(
   }
   return out;
 }
-
-function throughputTable(
-  title: string,
-  n: number,
-  ms: Map<Contender, number[]>,
-): string[] {
-  const ops = new Map(
-    [...ms].map(([c, xs]) => [c, xs.map((x) => n / x * 1000)]),
-  );
-  const f = ops.get(floor)!;
-  const g = ops.get(generic)!;
-  const lines = [
-    `| ${title} | ops/s (median) | × floor (median of rounds) | × generic-pool |`,
-    "| --- | ---: | ---: | ---: |",
-  ];
-  for (const c of CONTENDERS) {
-    const xs = ops.get(c)!;
-    const vsFloor = median(xs.map((x, r) => x / f[r]));
-    const vsGeneric = median(xs.map((x, r) => x / g[r]));
-    lines.push(
-      `| ${c.name} | ${fmtOps(median(xs))} | ${vsFloor.toFixed(2)} | ${
-        vsGeneric.toFixed(2)
-      } |`,
-    );
-  }
-  return lines;
-}
-
-async function main(): Promise<void> {
-  const o = parseArgs(Deno.args);
-  const out: string[] = [];
-  const say = (s: string) => {
-    out.push(s);
-    console.log(s);
-  };
-  if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
-    console.warn(
-      "warning: run with --v8-flags=--expose-gc for S4 and steadier numbers",
-    );
-  }
-  console.log(
-    `deno ${Deno.version.deno}, v8 ${Deno.version.v8}, ${navigator.hardwareConcurrency} cores; ${o.rounds} rounds, order rotating`,
-  );
-  // warm-up: every loop of every contender, a quarter of the size
-  for (const c of CONTENDERS) {
-    if (o.only.has("S1")) await c.s1(o.n / 4);
-    if (o.only.has("S2")) await c.s2(o.n / 4, 100);
-    if (o.only.has("S3")) await c.s3(o.s3n / 4);
-  }
-  if (o.only.has("S1")) {
-    const ms = await interleave(o.rounds, (c) => c.s1(o.n));
-    say("");
-    for (
-      const l of throughputTable(
-        `S1 (1 caller, ${o.n} get+ret, maxSize 10)`,
-        o.n,
-        ms,
-      )
-    ) say(l);
-  }
-  if (o.only.has("S2")) {
-    const ms = await interleave(o.rounds, (c) => c.s2(o.n, 100));
-    say("");
-    for (
-      const l of throughputTable(
-        `S2 (100 workers, ${o.n} ops, maxSize 10)`,
-        o.n,
-        ms,
-      )
-    ) say(l);
-  }
-  if (o.only.has("S3")) {
-    const ms = await interleave(o.rounds, (c) => c.s3(o.s3n));
-    const f = ms.get(floor)!;
-    say("");
-    say(
-      `| S3 (maxSize 2 held, ${o.s3n} gets with 1 ms timeout, then both handed out) | ms (median) | × floor's time (median of rounds) |`,
-    );
-    say("| --- | ---: | ---: |");
-    for (const c of CONTENDERS) {
-      const xs = ms.get(c)!;
-      say(
-        `| ${c.name} | ${median(xs).toFixed(2)} | ${
-          median(xs.map((x, r) => x / f[r])).toFixed(2)
-        } |`,
-      );
-    }
-  }
-  if (o.only.has("S4")) {
-    const rounds = Math.min(o.rounds, 3);
-    const d = await interleave(rounds, (c) => c.s4(o.s4n));
-    say("");
-    say(
-      `| S4 (heap after − before ${o.s4n} round trips, after gc) | KiB (median of ${rounds}) | KiB (max) |`,
-    );
-    say("| --- | ---: | ---: |");
-    for (const c of CONTENDERS) {
-      const xs = d.get(c)!;
-      say(
-        `| ${c.name} | ${(median(xs) / 1024).toFixed(1)} | ${
-          (Math.max(...xs) / 1024).toFixed(1)
-        } |`,
-      );
-    }
-  }
-  if (o.only.has("S5")) {
-    s5(o.s5n / 10); // warm-up
-    const rounds: S5Round[] = [];
-    for (let r = 0; r < o.rounds; r++) {
-      gc();
-      rounds.push(s5(o.s5n));
-    }
-    const ns = (k: keyof S5Round) => median(rounds.map((r) => r[k]));
-    const over = (k: keyof S5Round) =>
-      median(rounds.map((r) => r[k] - r.direct));
-    say("");
-    say(
-      `| S5 (method call \`add(1)\` on a class with a #private field, ${o.s5n} calls a round in 10 alternating stretches) | ns/call (median) | ns over direct (median of rounds) |`,
-    );
-    say("| --- | ---: | ---: |");
-    say(`| direct | ${ns("direct").toFixed(1)} | 0 |`);
-    say(
-      `| minimal JS Proxy (trap returns the cached bound method: V8's share) | ${
-        ns("minimal").toFixed(1)
-      } | ${over("minimal").toFixed(1)} |`,
-    );
-    say(
-      `| our Proxy, module-level (set up once) | ${ns("module").toFixed(1)} | ${
-        over("module").toFixed(1)
-      } |`,
-    );
-    say(
-      `| our Proxy, new proxy and object each round | ${
-        ns("fresh").toFixed(1)
-      } | ${over("fresh").toFixed(1)} |`,
-    );
-  }
-}
-
-if (import.meta.main) await main();
