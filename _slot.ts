@@ -24,7 +24,7 @@ const NAMES = ["IDLE", "LENT", "BUSY", "CLOSED"];
 // BUSY (it was just made); CLOSED is final.
 const ALLOWED: readonly (readonly SlotState[])[] = [
   /* IDLE   */ [SlotState.LENT, SlotState.BUSY, SlotState.CLOSED],
-  /* LENT   */ [SlotState.BUSY, SlotState.CLOSED],
+  /* LENT   */ [SlotState.BUSY],
   /* BUSY   */ [SlotState.IDLE, SlotState.LENT, SlotState.CLOSED],
   /* CLOSED */ [],
 ];

@@ -10,7 +10,8 @@ Deno.test("Slot starts BUSY and follows the pool's flow", () => {
   slot.moveTo(LENT); // handed out
   slot.moveTo(BUSY); // returned, retter running
   slot.moveTo(LENT); // handed to a waiter after its getter
-  slot.moveTo(CLOSED); // killed after maxUsingDelayKill
+  slot.moveTo(BUSY); // taken back after maxUsingDelayKill
+  slot.moveTo(CLOSED); // and closed
   assertEquals(slot.state, CLOSED);
 });
 
@@ -19,6 +20,7 @@ Deno.test("Slot refuses changes the pool never makes, naming them", () => {
     [[IDLE], IDLE, "from IDLE to IDLE"],
     [[LENT], LENT, "from LENT to LENT"],
     [[LENT], IDLE, "from LENT to IDLE"],
+    [[LENT], CLOSED, "from LENT to CLOSED"],
     [[CLOSED], IDLE, "from CLOSED to IDLE"],
     [[CLOSED], CLOSED, "from CLOSED to CLOSED"],
     [[], BUSY, "from BUSY to BUSY"],

@@ -1,5 +1,5 @@
 // The pool's own timers (housekeeping, retry back-off) must not keep the
-// process alive while nobody waits on the pool (SPEC semantic 11), but must
+// process alive while nobody waits on the pool, but must
 // while a caller waits for what they will bring (else Deno ends the event
 // loop under a pending `await pool.get()`).
 

@@ -284,17 +284,20 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #getSlow(options: GetOptions | undefined): Promise<T> {
-    const signal = options?.signal;
     if (this.#shutdown) return Promise.reject(this.#shutdownError());
-    if (signal?.aborted) {
-      this.#n.naborts++;
-      return Promise.reject(signal.reason);
-    }
-    let timeout: number | undefined;
-    try {
-      timeout = resolveGetTimeout(options, this.#cfg.timeout);
-    } catch (err) {
-      return Promise.reject(err);
+    let signal: AbortSignal | undefined;
+    let timeout = this.#cfg.timeout;
+    if (options !== undefined) {
+      signal = options.signal;
+      if (signal?.aborted) {
+        this.#n.naborts++;
+        return Promise.reject(signal.reason);
+      }
+      try {
+        timeout = resolveGetTimeout(options, timeout);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     if (this.#waiters.size === 0) {
       const now = this.#clock.now();
@@ -331,7 +334,7 @@ export class Pool<T> implements AsyncDisposable {
     const w = this.#newWaiter(this.#clock.now(), timeout, signal);
     this.#n.nwaits++;
     this.#waiters.push(w);
-    this.#replenish(false);
+    if (this.#hasRoom()) this.#replenish(false); // else it would start none
     if (!this.#held) this.#hold(true);
     return w.promise;
   }

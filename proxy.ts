@@ -396,13 +396,15 @@ class ProxyCore<T> {
     if (obj !== undefined || fun !== undefined) {
       this.set({ ...rest, logLevel, obj, fun }, "create proxy");
     } else {
-      this.#configure(rest, logLevel, "create proxy");
+      const { scope, pool } = this.#configure(rest, logLevel, "create proxy");
+      this.#scopeOpt = scope;
+      this.#poolOptions = pool;
     }
   }
 
   // ---- configuration
 
-  /** Validates and stores scope and pool options; returns the merged ones. */
+  /** Validates scope and pool options; returns them merged with the stored ones. */
   #configure(
     options: ProxySetOptions<T>,
     logLevel: LogLevel | undefined,
@@ -426,15 +428,10 @@ class ProxyCore<T> {
     if (maxSize !== null && maxSize !== undefined) {
       checkInteger("maxSize", maxSize, 0, action);
     }
-    const result = {
+    return {
       scope: scope ?? this.#scopeOpt,
       pool: merged as ProxyPoolOptions<T>,
     };
-    if (action === "create proxy") {
-      this.#scopeOpt = result.scope;
-      this.#poolOptions = result.pool;
-    }
-    return result;
   }
 
   #makePool(fun: FunHook<T>, options: ProxyPoolOptions<T>): Pool<T> {
