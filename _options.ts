@@ -44,7 +44,7 @@ export interface PoolOptions<T> {
    * Most objects that may exist at once, counting those being created;
    * `0` means no limit.
    *
-   * @default {0}
+   * @default {10}
    */
   maxSize?: number;
   /**
@@ -54,10 +54,10 @@ export interface PoolOptions<T> {
    */
   minSize?: number;
   /**
-   * How long `get()` waits for an object; `undefined` waits forever, `0`
+   * How long `get()` waits for an object; `Infinity` waits forever, `0`
    * never joins the queue of waiters.
    *
-   * @default {undefined}
+   * @default {30000}
    */
   timeout?: number;
   /**
@@ -150,8 +150,18 @@ export interface PoolOptions<T> {
   opener?: PoolHook<T>;
   /** Runs on each hand-out; a failure is logged, the `get` still succeeds. */
   getter?: PoolHook<T>;
-  /** Runs on each return; a failure is logged, the `ret` still succeeds. */
+  /**
+   * Resets an object on each return. A failure (a throw, a rejection, or
+   * `hookTimeout`) means the object could not be reset: it is closed, never
+   * lent again; the `ret` still succeeds.
+   */
   retter?: PoolHook<T>;
+  /**
+   * A `getter` or `retter` still pending after this fails as if it threw.
+   *
+   * @default {5000}
+   */
+  hookTimeout?: number;
   /** Runs exactly once when an object leaves the pool for good. */
   closer?: PoolHook<T>;
   /** Checks an idle object during housekeeping. */
@@ -180,6 +190,17 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode Pool.prototype.ret}. */
+export interface RetOptions {
+  /**
+   * Closes the object instead of taking it back (a broken connection): its
+   * slot is freed and it is never lent again.
+   *
+   * @default {false}
+   */
+  discard?: boolean;
+}
+
 /** Options of {@linkcode Pool.prototype.shutdown}. */
 export interface ShutdownOptions {
   /**
@@ -196,8 +217,8 @@ export interface PoolConfig<T> {
   readonly fun: FunHook<T>;
   readonly maxSize: number;
   readonly minSize: number;
-  /** `undefined` waits forever. */
-  readonly timeout: number | undefined;
+  /** `Infinity` waits forever. */
+  readonly timeout: number;
   readonly maxUse: number;
   readonly maxAvailDelay: number;
   readonly maxUsingDelay: number;
@@ -215,6 +236,7 @@ export interface PoolConfig<T> {
   readonly opener: PoolHook<T> | undefined;
   readonly getter: PoolHook<T> | undefined;
   readonly retter: PoolHook<T> | undefined;
+  readonly hookTimeout: number;
   readonly closer: PoolHook<T> | undefined;
   readonly health: HealthHook<T> | undefined;
   readonly stats: StatsHook<T> | undefined;
@@ -243,9 +265,9 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
   }
   const {
     fun,
-    maxSize = 0,
+    maxSize = 10,
     minSize = 1,
-    timeout,
+    timeout = 30_000,
     maxUse = 0,
     maxAvailDelay = 0,
     maxUsingDelay = 0,
@@ -262,6 +284,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     opener,
     getter,
     retter,
+    hookTimeout = 5_000,
     closer,
     health,
     stats,
@@ -279,7 +302,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     );
   }
   const delays = {
-    timeout: checkOptionalMillis("timeout", timeout),
+    timeout: settleTimeout(timeout, "create pool"),
     maxUse: checkInteger("maxUse", maxUse, 0),
     maxAvailDelay: checkMillis("maxAvailDelay", maxAvailDelay),
     maxUsingDelay: checkMillis("maxUsingDelay", maxUsingDelay),
@@ -296,6 +319,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     healthFreq: checkInteger("healthFreq", healthFreq, 1),
     checkSkip: checkMillis("checkSkip", checkSkip),
     checkTimeout: checkMillis("checkTimeout", checkTimeout),
+    hookTimeout: checkMillis("hookTimeout", hookTimeout),
     backoffBase: checkMillis("backoffBase", backoffBase),
     backoffMax: checkMillis("backoffMax", backoffMax),
     check: checkFunction("check", check) as HealthHook<T> | undefined,
@@ -355,17 +379,22 @@ function defaultHkDelay(
   return hasHealth ? 60_000 : 0;
 }
 
+// A timeout: a non-negative duration, or Infinity (wait forever).
+function settleTimeout(value: unknown, action: string): number {
+  return checkOptionalMillis("timeout", value, action) ?? Infinity;
+}
+
 /**
  * The timeout of one `get()`: its own if given (validated), else the
- * pool's. `undefined` waits forever.
+ * pool's. `Infinity` waits forever.
  *
  * @throws {RangeError|TypeError} A bad per-call timeout.
  */
 export function resolveGetTimeout(
   options: GetOptions | undefined,
-  poolTimeout: number | undefined,
-): number | undefined {
+  poolTimeout: number,
+): number {
   const timeout = options?.timeout;
   if (timeout === undefined) return poolTimeout;
-  return checkOptionalMillis("timeout", timeout, "get an object");
+  return settleTimeout(timeout, "get an object");
 }

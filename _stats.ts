@@ -30,7 +30,7 @@ export interface PoolStats {
   maxSize: number;
   /** The `maxUse` option (`0`: no limit). */
   maxUse: number;
-  /** The `timeout` option; `null` waits forever. */
+  /** The `timeout` option; `null` waits forever (`Infinity`). */
   timeout: number | null;
   /** Housekeeping delay; `0` when there is no housekeeping. */
   hkDelay: number;
@@ -116,6 +116,10 @@ export interface PoolStats {
   naborts: number;
   /** Returns of objects the pool had not lent (ignored). */
   nbadReturns: number;
+  /** Objects closed because the caller discarded them on return. */
+  ndiscards: number;
+  /** Objects closed because `retter` failed to reset them. */
+  badResets: number;
   /** Median wait (ms) of the last 1024 gets that waited, or null. */
   waitP50: number | null;
   /** 99th percentile of the same waits, or null. */
@@ -175,6 +179,10 @@ export class Counters {
   naborts = 0;
   /** Returns of objects the pool had not lent. */
   nbadReturns = 0;
+  /** Objects discarded on return. */
+  ndiscards = 0;
+  /** Objects whose retter failed. */
+  badResets = 0;
 }
 
 /** How many recent waits are kept for the percentiles. */

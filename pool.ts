@@ -19,6 +19,7 @@ import {
   type PoolOptions,
   resolveGetTimeout,
   resolvePoolOptions,
+  type RetOptions,
   type ShutdownOptions,
 } from "./_options.ts";
 import {
@@ -35,6 +36,7 @@ export type {
   GetOptions,
   LogLevel,
   PoolOptions,
+  RetOptions,
   ShutdownOptions,
 } from "./_options.ts";
 export type { ObjectStats, PoolStats } from "./_stats.ts";
@@ -80,6 +82,31 @@ export class Lease<T> implements AsyncDisposable {
   }
 
   /**
+   * Gives the object back to be closed instead of reused (it is broken);
+   * its slot is freed. Does nothing once the object was given back.
+   *
+   * @returns A promise that settles when the object is closed.
+   *
+   * @example Dropping a broken connection
+   * ```ts
+   * import { Pool } from "@ppp/proxy-pattern-pool";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+   * {
+   *   await using lease = await pool.lease();
+   *   await lease.discard(); // the end of the block does nothing more
+   * }
+   * assertEquals(pool.stats().ndiscards, 1);
+   * ```
+   */
+  discard(): Promise<void> {
+    if (this.#returned) return RESOLVED;
+    this.#returned = true;
+    return this.#pool.ret(this.obj, { discard: true });
+  }
+
+  /**
    * Same as {@linkcode Lease.prototype.release}, for `await using`.
    *
    * @returns A promise that settles when the pool has taken the object back.
@@ -90,6 +117,11 @@ export class Lease<T> implements AsyncDisposable {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Package-private (not in mod.ts): the key of `Pool`'s synchronous fast path. */
+export const lendNow: unique symbol = Symbol("lendNow");
+/** What `pool[lendNow]()` returns when no object is ready at once. */
+export const NOTHING: unique symbol = Symbol("nothing");
 
 let poolCount = 0;
 
@@ -266,21 +298,35 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   get(options?: GetOptions): Promise<T> {
-    // The fast path: no options, nobody ahead, an object ready as it is.
+    if (options === undefined) {
+      const obj = this[lendNow]();
+      if (obj !== NOTHING) return Promise.resolve(obj as T);
+    }
+    return this.#getSlow(options);
+  }
+
+  /**
+   * The fast path of `get()`, also taken by `Proxy` so that a scope pays
+   * for no promise, signal or timer: lends the top idle object at once if
+   * nobody is ahead and nothing must run first.
+   *
+   * @returns The object, or a private symbol when none is ready at once.
+   */
+  [lendNow](): T | symbol {
     const idle = this.#idle;
     if (
-      options === undefined && idle.length > 0 && this.#waiters.size === 0 &&
-      !this.#shutdown && this.#cfg.getter === undefined
+      idle.length > 0 && this.#waiters.size === 0 && !this.#shutdown &&
+      this.#cfg.getter === undefined
     ) {
       const now = this.#clock.now();
       const slot = idle[idle.length - 1];
       if (now < slot.expires && !this.#needsCheck(slot, now)) {
         idle.pop();
         this.#lend(slot, now);
-        return Promise.resolve(slot.obj);
+        return slot.obj;
       }
     }
-    return this.#getSlow(options);
+    return NOTHING;
   }
 
   #getSlow(options: GetOptions | undefined): Promise<T> {
@@ -359,9 +405,18 @@ export class Pool<T> implements AsyncDisposable {
    * assertEquals(pool.navail, 1);
    * ```
    */
-  ret(obj: T): Promise<void> {
+  ret(obj: T, options?: RetOptions): Promise<void> {
     const slot = this.#lent.get(obj);
     if (slot === undefined) return this.#badReturn(obj);
+    if (options !== undefined) {
+      let discard: boolean;
+      try {
+        discard = checkRetOptions(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (discard) return this.#discard(slot);
+    }
     const now = this.#clock.now();
     slot.lastRet = now;
     if (
@@ -378,6 +433,12 @@ export class Pool<T> implements AsyncDisposable {
     this.#unlend(slot, slot); // ret looked it up: it heads its chain
     if (this.#cfg.retter !== undefined) return this.#retThenRecycle(slot);
     return this.#recycle(slot, now);
+  }
+
+  #discard(slot: Slot<T>): Promise<void> {
+    this.#n.ndiscards++;
+    this.#unlend(slot);
+    return this.#close(slot, "discarded");
   }
 
   #badReturn(obj: T): Promise<void> {
@@ -508,7 +569,7 @@ export class Pool<T> implements AsyncDisposable {
       minSize: cfg.minSize,
       maxSize: cfg.maxSize,
       maxUse: cfg.maxUse,
-      timeout: cfg.timeout ?? null,
+      timeout: cfg.timeout === Infinity ? null : cfg.timeout,
       hkDelay: cfg.hkDelay,
       maxAvailDelay: cfg.maxAvailDelay,
       maxUsingDelayKill: cfg.maxUsingDelayKill,
@@ -605,7 +666,7 @@ export class Pool<T> implements AsyncDisposable {
   // gives up first, to the pool); its failure fails this caller.
   #createFor(
     now: number,
-    timeout: number | undefined,
+    timeout: number,
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const w = this.#newWaiter(now, timeout, signal);
@@ -645,11 +706,11 @@ export class Pool<T> implements AsyncDisposable {
 
   #newWaiter(
     now: number,
-    timeout: number | undefined,
+    timeout: number,
     signal: AbortSignal | undefined,
   ): Waiter<T> {
     const w = new Waiter<T>(now);
-    if (timeout !== undefined && timeout > 0 && timeout !== Infinity) {
+    if (timeout > 0 && timeout !== Infinity) {
       w.deadline = this.#deadlines.add(w, timeout);
     }
     if (signal !== undefined) {
@@ -760,9 +821,14 @@ export class Pool<T> implements AsyncDisposable {
 
   // ---- return ----
 
+  // An object that could not be reset is closed, never lent again.
   async #retThenRecycle(slot: Slot<T>): Promise<void> {
-    await this.#runHook("retter", slot.obj, slot.n);
-    await this.#recycle(slot, this.#clock.now());
+    if (await this.#runHook("retter", slot.obj, slot.n)) {
+      await this.#recycle(slot, this.#clock.now());
+    } else {
+      this.#n.badResets++;
+      await this.#close(slot, "reset failed");
+    }
   }
 
   // Why a BUSY object must leave rather than be used again, if it must.
@@ -1162,13 +1228,32 @@ export class Pool<T> implements AsyncDisposable {
 
   // ---- hooks ----
 
+  // Runs a hook; false when it threw, rejected, or (getter, retter) was
+  // still pending after hookTimeout. Never rejects.
   async #runHook(
     name: "getter" | "retter" | "closer",
     obj: T,
     n: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await this.#cfg[name]!(obj);
+      const done = this.#cfg[name]!(obj);
+      if (!isThenable(done)) return true;
+      if (name === "closer") {
+        await done;
+        return true;
+      }
+      const limit = this.#cfg.hookTimeout;
+      const hung = new Promise<"hung">((resolve) => {
+        timer = setTimeout(() => resolve("hung"), capDelay(limit));
+      });
+      const result = await Promise.race([done, hung]);
+      if (result === "hung") {
+        // a late rejection must not go unhandled
+        Promise.resolve(done).catch(() => {});
+        throw new Error(`still pending after hookTimeout (${limit} ms)`);
+      }
+      return true;
     } catch (err) {
       this.#n.hookErrors++;
       this.#log.error("Pool {pool}: {hook} failed on {obj}: {err}", {
@@ -1176,6 +1261,9 @@ export class Pool<T> implements AsyncDisposable {
         obj: this.#trace(obj, n),
         err,
       });
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -1203,6 +1291,30 @@ export class Pool<T> implements AsyncDisposable {
       return { error: errorMessage(err) };
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
+
+// Validates the options of ret(); returns `discard`.
+function checkRetOptions(options: RetOptions): boolean {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot return an object as 'options' must be an object: current value is ${
+        String(options)
+      }`,
+    );
+  }
+  const discard = options.discard ?? false;
+  if (typeof discard !== "boolean") {
+    throw new TypeError(
+      `Cannot return an object as 'discard' must be a boolean: current value is ${
+        String(discard)
+      }`,
+    );
+  }
+  return discard;
 }
 
 function isWeakKey(value: unknown): value is WeakKey {

@@ -89,21 +89,36 @@ for (const mode of ["sync", "async"] as const) {
     await pool.shutdown();
   });
 
-  Deno.test(`Pool logs a failing ${mode} getter or retter and still hands out and takes back`, async () => {
+  Deno.test(`Pool logs a failing ${mode} getter and still hands out`, async () => {
     const calls: string[] = [];
     await withLogs(async (records) => {
-      const pool = recordingPool(calls, mode, ["getter", "retter"], {
-        maxSize: 1,
-      });
+      const pool = recordingPool(calls, mode, ["getter"], { maxSize: 1 });
       const obj = await pool.get();
       await pool.ret(obj);
       assertStrictEquals(await pool.get(), obj);
       await pool.ret(obj);
-      assertEquals(pool.stats().hookErrors, 4);
+      assertEquals(pool.stats().hookErrors, 2);
       assertEquals(pool.navail, 1);
       const errors = records.filter((r) => r.level === "error").map(text);
       assert(errors.some((t) => t.includes("getter failed on Object#0")));
+      await pool.shutdown();
+    });
+  });
+
+  Deno.test(`Pool closes an object whose ${mode} retter fails: it could not be reset`, async () => {
+    const calls: string[] = [];
+    await withLogs(async (records) => {
+      const pool = recordingPool(calls, mode, ["retter"], { maxSize: 1 });
+      const obj = await pool.get();
+      await pool.ret(obj); // resolves: the ret still succeeds
+      assertEquals(calls.slice(-2), ["retter 0", "closer 0"]);
+      const next = await pool.get({ timeout: 1_000 });
+      assertEquals(next.n, 1); // never lent again
+      const s = pool.stats();
+      assertEquals([s.hookErrors, s.badResets, s.ndestroys], [1, 1, 1]);
+      const errors = records.filter((r) => r.level === "error").map(text);
       assert(errors.some((t) => t.includes("retter broke")));
+      await pool.ret(next).catch(() => {});
       await pool.shutdown();
     });
   });
@@ -281,4 +296,45 @@ Deno.test("Pool logs reach an application that configured LogTape 1.x", async ()
   } finally {
     await v1.reset();
   }
+});
+
+Deno.test("Pool closes an object whose retter hangs past hookTimeout; ret still resolves", async () => {
+  const closed: number[] = [];
+  let hang = true;
+  await using pool = new Pool<{ n: number }>({
+    fun: (n) => ({ n }),
+    retter: () => hang ? new Promise<void>(() => {}) : undefined,
+    closer: (obj) => {
+      closed.push(obj.n);
+    },
+    hookTimeout: 20,
+    maxSize: 1,
+    minSize: 0,
+  });
+  const obj = await pool.get();
+  await pool.ret(obj);
+  assertEquals(closed, [0]);
+  assertEquals(pool.stats().badResets, 1);
+  hang = false;
+  const next = await pool.get();
+  assertEquals(next.n, 1);
+  await pool.ret(next);
+  assertEquals(pool.navail, 1);
+});
+
+Deno.test("Pool getter that hangs past hookTimeout is logged; the get still succeeds", async () => {
+  await withLogs(async (records) => {
+    await using pool = new Pool<{ n: number }>({
+      fun: (n) => ({ n }),
+      getter: () => new Promise<void>(() => {}),
+      hookTimeout: 20,
+      minSize: 0,
+    });
+    const obj = await pool.get();
+    assertEquals(obj.n, 0);
+    assertEquals(pool.stats().hookErrors, 1);
+    const errors = records.filter((r) => r.level === "error").map(text);
+    assert(errors.some((t) => t.includes("hookTimeout (20 ms)")));
+    await pool.ret(obj);
+  });
 });

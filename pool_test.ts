@@ -133,15 +133,29 @@ Deno.test("Pool.get() rejects a bad per-call timeout without side effects", asyn
   assertEquals(ledger.created.length, 0);
 });
 
-Deno.test("Pool defaults match the Python ones, in milliseconds", async () => {
+Deno.test("Pool defaults are safe: 10 objects at most, a 30 s wait", async () => {
   await using pool = new Pool({ fun: () => ({}) });
   await pool.fill();
   const s = pool.stats();
   assertEquals(
     [s.maxSize, s.minSize, s.maxUse, s.timeout, s.hkDelay, s.healthFreq],
-    [0, 1, 0, null, 0, 1],
+    [10, 1, 0, 30_000, 0, 1],
   );
   assertEquals(s.navail, 1);
+});
+
+Deno.test("Pool takes Python's defaults when asked: maxSize 0 is no limit, timeout Infinity waits forever", async () => {
+  await using pool = new Pool({
+    fun: () => ({}),
+    maxSize: 0,
+    timeout: Infinity,
+  });
+  const held = await Promise.all(Array.from({ length: 50 }, () => pool.get()));
+  assertEquals(pool.nobjs, 50);
+  const s = pool.stats();
+  assertEquals([s.maxSize, s.timeout], [0, null]);
+  assertEquals(JSON.parse(String(pool)).timeout, null);
+  await Promise.all(held.map((obj) => pool.ret(obj)));
 });
 
 Deno.test("Pool housekeeping delay defaults to half the smallest delay, or 60 s with health", async () => {
@@ -939,6 +953,59 @@ Deno.test("Pool is disposed by await using", async () => {
   assertEquals(ledger.closes.size, 2);
 });
 
+// ---- discard ----
+
+Deno.test("Pool.ret() with discard closes the object, frees its slot, and never lends it again", async () => {
+  const ledger = new Ledger();
+  await using pool = auditedPool(ledger, { maxSize: 1 });
+  const obj = await pool.get();
+  const waiting = pool.get({ timeout: 1_000 }); // queued behind the only slot
+  await pool.ret(obj, { discard: true });
+  assertEquals(ledger.closes.get(obj), 1);
+  const next = await waiting;
+  assert(next !== obj);
+  assertEquals(next.n, 1);
+  const s = pool.stats();
+  assertEquals([s.ndiscards, s.ndestroys, s.nobjs], [1, 1, 1]);
+  await pool.ret(obj); // a late return of the discarded object is ignored
+  assertEquals(pool.stats().nbadReturns, 1);
+  await pool.ret(next);
+});
+
+Deno.test("Pool.ret() with discard: false takes the object back as usual", async () => {
+  await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+  const obj = await pool.get();
+  await pool.ret(obj, { discard: false });
+  assertStrictEquals(await pool.get(), obj);
+  await pool.ret(obj);
+});
+
+Deno.test("Pool.ret() rejects bad options and keeps the object lent", async () => {
+  await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+  const obj = await pool.get();
+  await assertRejects(
+    () => pool.ret(obj, { discard: "yes" as unknown as boolean }),
+    TypeError,
+    `Cannot return an object as 'discard' must be a boolean: current value is yes`,
+  );
+  assertEquals(pool.nusing, 1);
+  await pool.ret(obj);
+});
+
+Deno.test("Lease.discard() closes the object; the end of the block does nothing more", async () => {
+  const ledger = new Ledger();
+  await using pool = auditedPool(ledger);
+  let leased: Res | undefined;
+  {
+    await using lease = await pool.lease();
+    leased = lease.obj;
+    await lease.discard();
+    await lease.discard(); // once only
+  }
+  assertEquals(ledger.closes.get(leased), 1);
+  assertEquals([pool.nobjs, pool.stats().ndiscards], [0, 1]);
+});
+
 // ---- use and lease ----
 
 Deno.test("Pool.use() returns the object even when the body throws", async () => {
@@ -977,6 +1044,7 @@ Deno.test("Pool.stats() has the Python keys, JSON-compatible, with null for unse
   await using pool = new Pool({
     fun: (n) => ({ n }),
     minSize: 1,
+    timeout: Infinity,
     tracer: (o) => `obj ${o.n}`,
     stats: (o) => ({ n: o.n }),
   });
