@@ -18,11 +18,16 @@ export class Binding {
     /** The proxy's generation when bound: a `set` makes older ones stale. */
     readonly gen: number,
     /** Where the object goes back; `undefined` when it is not pooled. */
-    readonly ret: ((obj: unknown) => Promise<void>) | undefined,
+    readonly ret:
+      | ((obj: unknown, options?: { discard?: boolean }) => Promise<void>)
+      | undefined,
   ) {}
 
-  /** Waits for an acquisition in flight, then gives the object back. */
-  async release(): Promise<void> {
+  /**
+   * Waits for an acquisition in flight, then gives the object back
+   * (`discard`: to be closed).
+   */
+  async release(options?: { discard?: boolean }): Promise<void> {
     if (this.pending !== undefined) {
       // The acquisition sees the frame closed or the binding gone and
       // returns its object itself; we only wait for it.
@@ -32,7 +37,7 @@ export class Binding {
     const obj = this.obj;
     this.has = false;
     this.obj = undefined;
-    if (this.ret !== undefined) await this.ret(obj);
+    if (this.ret !== undefined) await this.ret(obj, options);
   }
 }
 
@@ -56,14 +61,20 @@ export class Frame {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.#abort?.abort(
-      new ProxyError(
-        "Cannot get an object for a proxy as its scope ended first: await `_getObj()` inside the scope",
-      ),
-    );
     const releases = [];
+    let pending = false;
     for (const binding of this.bindings.values()) {
+      pending ||= binding.pending !== undefined;
       releases.push(binding.release());
+    }
+    // Only acquisitions still in flight need withdrawing: a scope whose
+    // objects all came builds no error and aborts nothing.
+    if (pending) {
+      this.#abort?.abort(
+        new ProxyError(
+          "Cannot get an object for a proxy as its scope ended first: await `_getObj()` inside the `scoped()` function",
+        ),
+      );
     }
     this.bindings.clear();
     await Promise.allSettled(releases);

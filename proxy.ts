@@ -11,8 +11,11 @@ import type { FunHook } from "./hooks.ts";
 import { InstanceLog, isLogLevel } from "./_log.ts";
 import {
   type GetOptions,
+  lendNow,
+  NOTHING,
   Pool,
   type PoolOptions,
+  type RetOptions,
   type ShutdownOptions,
 } from "./pool.ts";
 import { isScope, Scope } from "./scope.ts";
@@ -46,7 +49,7 @@ export interface ProxyPoolOptions<T>
    * no pool at all: `fun` is then called for each new scope and nothing is
    * returned or closed.
    *
-   * @default {0}
+   * @default {10}
    */
   maxSize?: number | null;
   /**
@@ -164,7 +167,8 @@ export interface ProxyControl<T> extends AsyncDisposable {
    * first call in the scope, then returns the same one. Call it at the top
    * of each scope before touching the proxy's members.
    *
-   * @throws {ProxyError} If nothing is set, or the scope has ended.
+   * @throws {ProxyError} If nothing is set, the scope has ended, or (an
+   * `ASYNC` proxy) it is called outside any `scoped()` call.
    * @throws {unknown} What the pool's `get` or `fun` throws.
    */
   _getObj(options?: GetOptions): Promise<T>;
@@ -172,9 +176,11 @@ export interface ProxyControl<T> extends AsyncDisposable {
   _hasObj(): boolean;
   /**
    * Gives this scope's object back to its pool before the scope ends; a
-   * later `_getObj()` binds another one. Does nothing for a shared object.
+   * later `_getObj()` binds another one. With `discard: true` the pool
+   * closes it instead (a broken connection). Does nothing for a shared
+   * object.
    */
-  _retObj(): Promise<void>;
+  _retObj(options?: RetOptions): Promise<void>;
   /**
    * Runs `fn` with an object and returns it to its pool when `fn`
    * settles, even on throw. Uses the object already bound in this scope,
@@ -370,7 +376,7 @@ class ProxyCore<T> {
       ["_setFun", setFun],
       ["_getObj", (o?: GetOptions) => this.getObj(o)],
       ["_hasObj", () => this.hasObj()],
-      ["_retObj", () => this.retObj()],
+      ["_retObj", (o?: RetOptions) => this.retObj(o)],
       [
         "_obj",
         <R>(fn: (obj: T) => R | Promise<R>, o?: GetOptions) => this.obj(fn, o),
@@ -436,7 +442,7 @@ class ProxyCore<T> {
 
   #makePool(fun: FunHook<T>, options: ProxyPoolOptions<T>): Pool<T> {
     const { maxSize, minSize = 0, ...rest } = options;
-    return new Pool<T>({ ...rest, fun, maxSize: maxSize ?? 0, minSize });
+    return new Pool<T>({ ...rest, fun, maxSize: maxSize ?? 10, minSize });
   }
 
   set(options: ProxySetOptions<T>, action = "set proxy"): void {
@@ -585,7 +591,7 @@ class ProxyCore<T> {
     return new ProxyError(
       `Cannot use ${
         this.#what(prop)
-      } as no object is bound in this scope: call \`await ${this.#code()}._getObj()\` first in this scope (a pooled or async object is never taken synchronously, so this holds at any load)`,
+      } as no object is bound in this scope: call \`await ${this.#code()}._getObj()\` first in this \`scoped()\` call (a pooled or async object is never taken synchronously, so this holds at any load)`,
     );
   }
 
@@ -597,6 +603,14 @@ class ProxyCore<T> {
     );
   }
 
+  #outOfScopeError(prop?: PropertyKey): ProxyError {
+    return new ProxyError(
+      `Cannot use ${
+        this.#what(prop)
+      } outside a scope, as it gives one object per scope: run the request in \`scoped()\` and call \`await ${this.#code()}._getObj()\` first there (or choose \`Scope.THREAD\` to share one object per isolate on purpose)`,
+    );
+  }
+
   #goneError(): ProxyError {
     return new ProxyError(
       `Cannot get an object for ${this.#label()} as its scope ended (or \`_retObj()\` was called) before the object came: await \`${this.#code()}._getObj()\` inside the scope`,
@@ -605,12 +619,10 @@ class ProxyCore<T> {
 
   // ---- getting the object
 
-  #frame(): Frame {
-    if (this.#scope === "async") {
-      const frame = storage.getStore();
-      if (frame !== undefined) return frame;
-    }
-    return this.#isolate;
+  // The frame whose binding is this proxy's object here: the current
+  // scope's for ASYNC (none outside any scope), the isolate's for THREAD.
+  #frame(): Frame | undefined {
+    return this.#scope === "async" ? storage.getStore() : this.#isolate;
   }
 
   /**
@@ -696,7 +708,7 @@ class ProxyCore<T> {
     const pool = this.#pool;
     const ret = pool === undefined
       ? undefined
-      : (obj: unknown) => pool.ret(obj as T);
+      : (obj: unknown, options?: RetOptions) => pool.ret(obj as T, options);
     const binding = new Binding(this.#gen, ret);
     frame.bindings.set(this, binding);
     const isCurrent = () =>
@@ -704,6 +716,15 @@ class ProxyCore<T> {
     const onFail = () => {
       if (frame.bindings.get(this) === binding) frame.bindings.delete(this);
     };
+    if (pool !== undefined && options === undefined) {
+      // An idle object ready at once: no promise, signal or timer.
+      const obj = pool[lendNow]();
+      if (obj !== NOTHING) {
+        binding.has = true;
+        binding.obj = obj;
+        return binding;
+      }
+    }
     try {
       let result: unknown;
       if (pool === undefined) {
@@ -732,6 +753,7 @@ class ProxyCore<T> {
       throw this.#unboundError(prop);
     }
     const frame = this.#frame();
+    if (frame === undefined) throw this.#outOfScopeError(prop);
     const last = this.#lastBinding;
     if (
       frame === this.#lastFrame && last !== undefined && last.has &&
@@ -799,44 +821,64 @@ class ProxyCore<T> {
     if (this.#fun === undefined) return { has: false, why: "unset" };
     const binding = this.#scope === "shared"
       ? this.#shared
-      : this.#frame().bindings.get(this);
+      : this.#frame()?.bindings.get(this);
     if (binding?.has && binding.gen === this.#gen) {
       return { has: true, obj: binding.obj as T };
     }
-    return { has: false, why: "no object bound in this scope" };
+    return {
+      has: false,
+      why: this.#frame() === undefined
+        ? "outside any scoped() call"
+        : "no object bound in this scope",
+    };
   }
 
   hasObj(): boolean {
     return this.peek().has;
   }
 
-  async getObj(options?: GetOptions): Promise<T> {
-    if (this.#hasObj) return this.#obj as T;
+  // Never a rejection nobody holds: the promise is marked handled, and
+  // still rejects for whoever awaits it (a `_getObj()` left unawaited whose
+  // scope ends first must not crash the process).
+  getObj(options?: GetOptions): Promise<T> {
+    let result: Promise<T>;
+    try {
+      result = this.#getObj(options);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.catch(() => {});
+    return result;
+  }
+
+  #getObj(options: GetOptions | undefined): Promise<T> {
+    if (this.#hasObj) return Promise.resolve(this.#obj as T);
     if (this.#fun === undefined) throw this.#unsetError();
     let binding: Binding | undefined;
     if (this.#scope === "shared") {
       binding = this.#sharedBinding();
     } else {
       const frame = this.#frame();
+      if (frame === undefined) throw this.#outOfScopeError();
       binding = this.#bindingIn(frame);
       if (binding === undefined) {
         if (frame.closed) throw this.#endedError();
         binding = this.#bind(frame, options);
       }
     }
-    if (binding.has) return binding.obj as T;
-    return await (binding.pending as Promise<T>);
+    if (binding.has) return Promise.resolve(binding.obj as T);
+    return binding.pending as Promise<T>;
   }
 
-  async retObj(): Promise<void> {
+  async retObj(options?: RetOptions): Promise<void> {
     if (this.#hasObj || this.#fun === undefined || this.#scope === "shared") {
       return;
     }
     const frame = this.#frame();
-    const binding = frame.bindings.get(this);
+    const binding = frame?.bindings.get(this);
     if (binding === undefined) return;
-    frame.bindings.delete(this);
-    await binding.release();
+    frame!.bindings.delete(this);
+    await binding.release(options);
   }
 
   async obj<R>(
@@ -848,9 +890,10 @@ class ProxyCore<T> {
     if (this.#fun === undefined) throw this.#unsetError();
     if (this.#scope !== "shared") {
       const frame = this.#frame();
-      if (this.#bindingIn(frame) === undefined) {
-        if (frame.closed) throw this.#endedError();
-        // Not bound here: borrow one just for fn, bind nothing.
+      if (frame === undefined || this.#bindingIn(frame) === undefined) {
+        if (frame?.closed) throw this.#endedError();
+        // Not bound here (or outside any scope): borrow one just for fn,
+        // bind nothing.
         const pool = this.#pool;
         if (pool !== undefined) return await pool.use(fn, options);
         return await fn(await (this.#callFun() as T | Promise<T>));
@@ -973,7 +1016,7 @@ function makeProxy<T>(options: ProxyOptions<T, string>): Proxy<T, string> {
  *
  * The object is either one `obj`, shared, or made by a `fun`: by default
  * (`Scope.AUTO`) one per {@linkcode scoped} call, borrowed from a
- * {@linkcode Pool} that backs `fun` (`maxSize: 0`, no limit, creates nothing
+ * {@linkcode Pool} that backs `fun` (`maxSize: 10`, creates nothing
  * before the first use). A pooled object is bound by `await
  * proxy._getObj()`, never taken synchronously by a member access, so the
  * rule is the same at any load: in each scope, await `_getObj()` first.

@@ -215,7 +215,7 @@ Deno.test('Proxy setName "set" (default) gives set, setObj and setFun', async ()
   proxy.set({ obj: { n: 2 } });
   assertEquals(proxy.n, 2);
   proxy.setFun((n) => ({ n: n + 10 }));
-  assertEquals((await proxy._getObj()).n, 10);
+  assertEquals((await scoped(() => proxy._getObj())).n, 10);
 });
 
 Deno.test('Proxy setName "init" gives init, initObj and initFun', async () => {
@@ -225,7 +225,7 @@ Deno.test('Proxy setName "init" gives init, initObj and initFun', async () => {
   proxy.init({ obj: { n: 2 } });
   assertEquals(proxy.n, 2);
   proxy.initFun((n) => ({ n: n + 10 }));
-  assertEquals((await proxy._getObj()).n, 10);
+  assertEquals((await scoped(() => proxy._getObj())).n, 10);
 });
 
 Deno.test('Proxy setName "" gives no setters: set and setObj are forwarded', () => {
@@ -246,7 +246,7 @@ Deno.test("Proxy _set, _setObj and _setFun exist whatever the setName", async ()
     proxy._set({ obj: { n: 2 } });
     assertEquals(proxy.n, 2);
     proxy._setFun(() => ({ n: 3 }));
-    assertEquals((await proxy._getObj()).n, 3);
+    assertEquals((await scoped(() => proxy._getObj())).n, 3);
   }
 });
 
@@ -333,7 +333,7 @@ Deno.test("Proxy that cannot give its object now is not thenable, so it can be a
 
 // ---- pools behind fun
 
-Deno.test("Proxy with a fun and default maxSize 0 makes a pool but does not call fun before use", async () => {
+Deno.test("Proxy with a fun and default maxSize 10 makes a pool but does not call fun before use", async () => {
   let calls = 0;
   await using db = new Proxy<{ n: number }>({
     fun: (n) => {
@@ -345,10 +345,11 @@ Deno.test("Proxy with a fun and default maxSize 0 makes a pool but does not call
   if (pool === undefined) throw new Error("no pool");
   await pool.fill();
   assertEquals(calls, 0);
-  assertEquals(pool.stats().maxSize, 0);
+  assertEquals(pool.stats().maxSize, 10);
+  assertEquals(pool.stats().timeout, 30_000);
   assertEquals(pool.stats().minSize, 0);
   assertEquals(pool.nobjs, 0);
-  assertEquals((await db._getObj()).n, 0);
+  assertEquals((await scoped(() => db._getObj())).n, 0);
   assertEquals(calls, 1);
 });
 
@@ -387,6 +388,7 @@ Deno.test("Proxy replacing its fun or object shuts the previous pool down and cl
     closer: (obj) => {
       closed.push(obj.n);
     },
+    scope: Scope.THREAD,
   });
   const first = db._pool;
   assertEquals((await db._getObj()).n, 0); // held by the isolate
@@ -502,7 +504,7 @@ Deno.test("Proxy with a pool never takes an idle object synchronously: touching 
     assertThrows(
       () => db.n,
       ProxyError,
-      "Cannot use 'n' of proxy \"db\" as no object is bound in this scope: call `await db._getObj()` first in this scope (a pooled or async object is never taken synchronously, so this holds at any load)",
+      "Cannot use 'n' of proxy \"db\" as no object is bound in this scope: call `await db._getObj()` first in this `scoped()` call (a pooled or async object is never taken synchronously, so this holds at any load)",
     );
     assertFalse(db._hasObj());
   });
@@ -561,7 +563,7 @@ Deno.test("Proxy is disposed by await using: its pool shuts down", async () => {
   let pool;
   {
     await using db = new Proxy<object>({ fun: () => ({}) });
-    await db._getObj();
+    await scoped(() => db._getObj());
     pool = db._pool;
   }
   assert(pool?.stats().shutdown);
@@ -570,10 +572,10 @@ Deno.test("Proxy is disposed by await using: its pool shuts down", async () => {
 
 Deno.test("Proxy._shutdown() is idempotent and later _getObj() rejects", async () => {
   const db = new Proxy<object>({ fun: () => ({}) });
-  await db._getObj();
+  await scoped(() => db._getObj());
   await db._shutdown();
   await db._shutdown();
-  await assertRejects(() => db._getObj(), Error, "shut down");
+  await assertRejects(() => scoped(() => db._getObj()), Error, "shut down");
 });
 
 Deno.test("ProxyError is a PPPError subclass with its name", () => {
@@ -705,11 +707,29 @@ Deno.test("Proxy answers control members and `then` the same whatever was read b
     }
     assertEquals(proxy.then, undefined); // the last read in the scope
   });
-  // no object bound now: `then` is still undefined (the proxy can be
+  // outside any scope: `then` is still undefined (the proxy can be
   // awaited), while a plain member read throws
   assertEquals(proxy.then, undefined);
   assertStrictEquals(await Promise.resolve(proxy), proxy);
-  assertThrows(() => proxy.add(1), ProxyError, "no object is bound");
+  assertThrows(() => proxy.add(1), ProxyError, "outside a scope");
   assertEquals(typeof proxy._shutdown, "function");
   await proxy._shutdown();
+});
+
+Deno.test("Proxy._retObj({ discard: true }) closes this scope's object; the next _getObj() gets another", async () => {
+  const closed: number[] = [];
+  await using db = new Proxy<{ n: number }>({
+    fun: (n) => ({ n }),
+    closer: (obj) => {
+      closed.push(obj.n);
+    },
+  });
+  await scoped(async () => {
+    assertEquals((await db._getObj()).n, 0);
+    await db._retObj({ discard: true });
+    assertEquals(closed, [0]);
+    assertEquals((await db._getObj()).n, 1);
+  });
+  assertEquals(db._pool?.stats().ndiscards, 1);
+  assertEquals([db._pool?.nusing, db._pool?.navail], [0, 1]);
 });

@@ -10,6 +10,7 @@ import {
 import { ProxyError } from "./errors.ts";
 import { Proxy } from "./proxy.ts";
 import { isScope, Scope, scoped } from "./scope.ts";
+import { waitFor } from "./_testing.ts";
 
 interface Conn {
   id: number;
@@ -146,21 +147,57 @@ Deno.test("ASYNC: _retObj() gives the object back early; the next _getObj() bind
   assertEquals(db._pool?.nusing, 0);
 });
 
-Deno.test("ASYNC outside any scope behaves as THREAD: one object for the isolate", async () => {
+Deno.test("ASYNC outside any scope has no object: _getObj() rejects and a member throws, naming scoped()", async () => {
   const { db, live } = counted();
   await using _ = db;
-  const a = await db._getObj();
-  const b = await db._getObj();
-  assertStrictEquals(a, b);
-  assertEquals(db.query("x"), "0: x");
-  // A scope gets its own object, and the isolate keeps its one.
-  const inner = await scoped(() => db._getObj());
-  assertNotStrictEquals(inner, a);
-  assertStrictEquals(await db._getObj(), a);
-  assertEquals(db._pool?.nusing, 1);
-  await db._retObj();
+  const message =
+    'Cannot use proxy "db" outside a scope, as it gives one object per scope: run the request in `scoped()` and call `await db._getObj()` first there (or choose `Scope.THREAD` to share one object per isolate on purpose)';
+  await assertRejects(() => db._getObj(), ProxyError, message);
+  assertThrows(
+    () => db.query("x"),
+    ProxyError,
+    "Cannot use 'query' of proxy \"db\" outside a scope",
+  );
+  assertFalse(db._hasObj());
+  await db._retObj(); // nothing to return: does nothing
+  // a scope gets its object, and gives it back
+  assertEquals(await scoped(async () => (await db._getObj()).id), 0);
   assertEquals(db._pool?.nusing, 0);
-  assertEquals(live.made, 2);
+  // _obj() borrows one just for its function, outside scopes too
+  assertEquals(await db._obj((c) => c.query("y")), "0: y");
+  assertEquals(live.made, 1);
+});
+
+Deno.test("ASYNC: two concurrent requests outside scoped() never share one object", async () => {
+  const { db } = counted();
+  await using _ = db;
+  const results = await Promise.allSettled([db._getObj(), db._getObj()]);
+  assertEquals(results.map((r) => r.status), ["rejected", "rejected"]);
+  assertEquals(db._pool?.nusing, 0);
+});
+
+Deno.test("A _getObj() left unawaited whose scope ends first never becomes an unhandled rejection", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  await using db = new Proxy<{ n: number }>({
+    fun: async (n) => {
+      await gate;
+      return { n };
+    },
+    name: "db",
+  });
+  let early: Promise<unknown> | undefined;
+  await scoped(() => {
+    early = db._getObj(); // not awaited: the scope ends first
+  });
+  release();
+  const error = await assertRejects(() => early!, ProxyError);
+  assert(error.message.includes("scope ended"), error.message);
+  // the object that came late went back to the pool
+  await waitFor(
+    () => db._pool?.nusing === 0 && db._pool?.navail === 1,
+    "the late object back in the pool",
+  );
 });
 
 Deno.test("THREAD: every scope of the isolate shares one object", async () => {
