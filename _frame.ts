@@ -6,6 +6,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ProxyError } from "./errors.ts";
 
+const RESOLVED: Promise<void> = Promise.resolve();
+const NOOP = (): void => {};
+
 /** What a proxy holds in one frame: an object, or a request for one. */
 export class Binding {
   /** The object, valid only while `has` is true (it may be falsy). */
@@ -25,19 +28,19 @@ export class Binding {
 
   /**
    * Waits for an acquisition in flight, then gives the object back
-   * (`discard`: to be closed).
+   * (`discard`: to be closed). Never rejects.
    */
-  async release(options?: { discard?: boolean }): Promise<void> {
+  release(options?: { discard?: boolean }): Promise<void> {
     if (this.pending !== undefined) {
       // The acquisition sees the frame closed or the binding gone and
       // returns its object itself; we only wait for it.
-      await this.pending.catch(() => {});
+      return this.pending.then(NOOP, NOOP).then(() => this.release(options));
     }
-    if (!this.has) return;
+    if (!this.has) return RESOLVED;
     const obj = this.obj;
     this.has = false;
     this.obj = undefined;
-    if (this.ret !== undefined) await this.ret(obj, options);
+    return this.ret === undefined ? RESOLVED : this.ret(obj, options);
   }
 }
 
@@ -61,7 +64,7 @@ export class Frame {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const releases = [];
+    const releases: Promise<void>[] = [];
     let pending = false;
     for (const binding of this.bindings.values()) {
       pending ||= binding.pending !== undefined;
@@ -77,7 +80,10 @@ export class Frame {
       );
     }
     this.bindings.clear();
-    await Promise.allSettled(releases);
+    // release() never rejects: one binding (the usual scope) needs no
+    // allSettled
+    if (releases.length === 1) await releases[0];
+    else if (releases.length > 1) await Promise.all(releases);
   }
 }
 

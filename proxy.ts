@@ -846,11 +846,13 @@ class ProxyCore<T> {
       result = this.#getObj(options);
     } catch (error) {
       result = Promise.reject(error);
+      result.catch(() => {});
     }
-    result.catch(() => {});
     return result;
   }
 
+  // An object at hand, or the binding's pending promise (already marked
+  // handled by #fill).
   #getObj(options: GetOptions | undefined): Promise<T> {
     if (this.#hasObj) return Promise.resolve(this.#obj as T);
     if (this.#fun === undefined) throw this.#unsetError();

@@ -125,11 +125,13 @@ export function scoped<R>(fn: () => R | Promise<R>): Promise<R> {
     );
   }
   const frame = new Frame();
-  return storage.run(frame, async () => {
-    try {
-      return await fn();
-    } finally {
-      await frame.close();
-    }
-  });
+  return storage.run(frame, () => runIn(frame, fn));
+}
+
+async function runIn<R>(frame: Frame, fn: () => R | Promise<R>): Promise<R> {
+  try {
+    return await fn();
+  } finally {
+    await frame.close();
+  }
 }
