@@ -13,8 +13,10 @@ import { isLogLevel } from "./_log.ts";
 import {
   checkFunction,
   checkInteger,
+  checkKnown,
   checkMillis,
   checkOptionalMillis,
+  checkSignal,
 } from "./_validate.ts";
 
 /**
@@ -212,6 +214,40 @@ export interface ShutdownOptions {
   grace?: number;
 }
 
+/** The names of {@linkcode PoolOptions}. */
+export const POOL_OPTIONS: ReadonlySet<string> = new Set(
+  [
+    "fun",
+    "maxSize",
+    "minSize",
+    "timeout",
+    "maxUse",
+    "maxAvailDelay",
+    "maxUsingDelay",
+    "maxUsingDelayKill",
+    "maxLifetime",
+    "lifetimeJitter",
+    "healthFreq",
+    "hkDelay",
+    "check",
+    "checkSkip",
+    "checkTimeout",
+    "backoffBase",
+    "backoffMax",
+    "opener",
+    "getter",
+    "retter",
+    "hookTimeout",
+    "closer",
+    "health",
+    "stats",
+    "tracer",
+    "logLevel",
+  ] satisfies (keyof PoolOptions<unknown>)[],
+);
+
+const GET_OPTIONS: ReadonlySet<string> = new Set(["timeout", "signal"]);
+
 /** The settled configuration of a pool: every default applied, validated. */
 export interface PoolConfig<T> {
   readonly fun: FunHook<T>;
@@ -263,6 +299,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
       }`,
     );
   }
+  checkKnown(options, POOL_OPTIONS, "create pool");
   const {
     fun,
     maxSize = 10,
@@ -394,7 +431,17 @@ export function resolveGetTimeout(
   options: GetOptions | undefined,
   poolTimeout: number,
 ): number {
-  const timeout = options?.timeout;
+  if (options === undefined) return poolTimeout;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot get an object as 'options' must be an object: current value is ${
+        String(options)
+      }`,
+    );
+  }
+  checkKnown(options, GET_OPTIONS, "get an object");
+  checkSignal(options.signal, "get an object");
+  const timeout = options.timeout;
   if (timeout === undefined) return poolTimeout;
   return settleTimeout(timeout, "get an object");
 }

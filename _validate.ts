@@ -2,10 +2,6 @@
 // the value ("Cannot create pool as 'maxSize' must be a non-negative
 // integer: current value is -1").
 
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
 /** A non-negative (or >= `min`) integer. */
 export function checkInteger(
   name: string,
@@ -76,4 +72,80 @@ export function checkFunction(
     );
   }
   return value as (...args: never[]) => unknown;
+}
+
+/**
+ * Refuses option names not in `known`, naming the nearest known one: a
+ * misspelt option silently ignored is worse than an error at once.
+ */
+export function checkKnown(
+  options: object,
+  known: ReadonlySet<string>,
+  action: string,
+): void {
+  for (const key of Object.keys(options)) {
+    if (known.has(key)) continue;
+    const near = nearest(key, known);
+    throw new TypeError(
+      `Cannot ${action} as '${key}' is not an option${
+        near === undefined ? "" : `: did you mean '${near}'?`
+      }`,
+    );
+  }
+}
+
+// The known name closest to `name` (case-insensitive edit distance), if any
+// is close enough to be what was meant.
+function nearest(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        prev[j] + 1,
+        row[j - 1] + 1,
+        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** An `AbortSignal`, or `undefined`. */
+export function checkSignal(value: unknown, action: string): void {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${action} as 'signal' must be an AbortSignal: current value is ${
+        show(value)
+      }`,
+    );
+  }
+}
+
+// A short, safe description of any value for an error message: never a
+// function's source, never a throw on a Symbol.
+function show(value: unknown): string {
+  if (typeof value === "function") {
+    return `a function ${value.name || ""}`.trim();
+  }
+  if (typeof value === "symbol") return value.toString();
+  if (typeof value === "bigint") return `${value}n`;
+  if (value !== null && typeof value === "object") {
+    return Object.prototype.toString.call(value);
+  }
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }

@@ -12,7 +12,7 @@ import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Clock } from "./_clock.ts";
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
-import { checkMillis } from "./_validate.ts";
+import { checkKnown, checkMillis } from "./_validate.ts";
 import {
   type GetOptions,
   type PoolConfig,
@@ -334,15 +334,15 @@ export class Pool<T> implements AsyncDisposable {
     let signal: AbortSignal | undefined;
     let timeout = this.#cfg.timeout;
     if (options !== undefined) {
-      signal = options.signal;
-      if (signal?.aborted) {
-        this.#n.naborts++;
-        return Promise.reject(signal.reason);
-      }
       try {
         timeout = resolveGetTimeout(options, timeout);
       } catch (err) {
         return Promise.reject(err);
+      }
+      signal = options.signal;
+      if (signal?.aborted) {
+        this.#n.naborts++;
+        return Promise.reject(signal.reason);
       }
     }
     if (this.#waiters.size === 0) {
@@ -626,6 +626,9 @@ export class Pool<T> implements AsyncDisposable {
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
     if (this.#shutdownDone === undefined) {
+      if (options !== undefined) {
+        checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
+      }
       const grace = checkMillis("grace", options?.grace ?? 0, "shut down");
       this.#shutdown = true;
       this.#shutdownDone = this.#doShutdown(grace);
@@ -1293,6 +1296,9 @@ export class Pool<T> implements AsyncDisposable {
   }
 }
 
+const RET_OPTIONS: ReadonlySet<string> = new Set(["discard"]);
+const SHUTDOWN_OPTIONS: ReadonlySet<string> = new Set(["grace"]);
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
@@ -1306,6 +1312,7 @@ function checkRetOptions(options: RetOptions): boolean {
       }`,
     );
   }
+  checkKnown(options, RET_OPTIONS, "return an object");
   const discard = options.discard ?? false;
   if (typeof discard !== "boolean") {
     throw new TypeError(

@@ -1071,3 +1071,72 @@ Deno.test("Pool.stats() has the Python keys, JSON-compatible, with null for unse
   });
   await pool.ret(held);
 });
+
+// ---- bad input never crashes the process ----
+
+Deno.test("new Pool() refuses unknown option names, naming the nearest valid one", () => {
+  const fun = () => ({});
+  const cases: [Record<string, unknown>, string][] = [
+    [
+      { fun, maxsize: 5 },
+      "'maxsize' is not an option: did you mean 'maxSize'?",
+    ],
+    [
+      { fun, timout: 100 },
+      "'timout' is not an option: did you mean 'timeout'?",
+    ],
+    [
+      { fun, max_size: 5 },
+      "'max_size' is not an option: did you mean 'maxSize'?",
+    ],
+    [{ fun, closr: fun }, "'closr' is not an option: did you mean 'closer'?"],
+    [{ fun, colour: "red" }, "'colour' is not an option"],
+  ];
+  for (const [options, message] of cases) {
+    assertThrows(
+      () => new Pool(options as unknown as PoolOptions<object>),
+      TypeError,
+      `Cannot create pool as ${message}`,
+    );
+  }
+});
+
+Deno.test("Pool.get(), ret() and shutdown() refuse unknown option names", async () => {
+  await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+  await assertRejects(
+    () => pool.get({ timout: 5 } as GetOptionsLoose),
+    TypeError,
+    "Cannot get an object as 'timout' is not an option: did you mean 'timeout'?",
+  );
+  const obj = await pool.get();
+  await assertRejects(
+    () => pool.ret(obj, { discrad: true } as { discard?: boolean }),
+    TypeError,
+    "Cannot return an object as 'discrad' is not an option: did you mean 'discard'?",
+  );
+  await pool.ret(obj);
+  assertThrows(
+    () => pool.shutdown({ grce: 5 } as { grace?: number }),
+    TypeError,
+    "Cannot shut down as 'grce' is not an option: did you mean 'grace'?",
+  );
+});
+
+type GetOptionsLoose = { timeout?: number };
+
+Deno.test("Pool.get() refuses a signal that is not an AbortSignal, and nothing fires later", async () => {
+  await using pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
+  const held = await pool.get();
+  for (const signal of [null, {}, "abc", 5n, Symbol("s"), () => {}]) {
+    await assertRejects(
+      () => pool.get({ timeout: 20, signal: signal as AbortSignal }),
+      TypeError,
+      "Cannot get an object as 'signal' must be an AbortSignal",
+    );
+  }
+  assertEquals(pool.nwaiting, 0);
+  // a deadline registered by a refused call would fire here and crash
+  await delay(40);
+  assertEquals(pool.stats().ntimeouts, 0);
+  await pool.ret(held);
+});

@@ -19,7 +19,21 @@ import {
   type ShutdownOptions,
 } from "./pool.ts";
 import { isScope, Scope } from "./scope.ts";
-import { checkFunction, checkInteger } from "./_validate.ts";
+import { checkFunction, checkInteger, checkKnown } from "./_validate.ts";
+import { POOL_OPTIONS } from "./_options.ts";
+
+// The option names of a proxy: its own, and its pool's (`fun` included).
+const SET_OPTIONS: ReadonlySet<string> = new Set([
+  ...POOL_OPTIONS,
+  "obj",
+  "scope",
+]);
+const PROXY_OPTIONS: ReadonlySet<string> = new Set([
+  ...SET_OPTIONS,
+  "setName",
+  "name",
+]);
+const GET_OPTIONS: ReadonlySet<string> = new Set(["timeout", "signal"]);
 
 const JSProxy = globalThis.Proxy;
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -344,6 +358,7 @@ class ProxyCore<T> {
         }`,
       );
     }
+    checkKnown(options, PROXY_OPTIONS, "create proxy");
     const { setName = "set", name, logLevel, obj, fun, ...rest } = options;
     if (typeof setName !== "string") {
       throw new TypeError(
@@ -465,6 +480,7 @@ class ProxyCore<T> {
       );
     }
     if (fun !== undefined) checkFunction("fun", fun, true, action);
+    checkKnown(options, SET_OPTIONS, action);
     const { scope, pool } = this.#configure(options, undefined, action);
     const resolved = fun === undefined
       ? "shared"
@@ -509,6 +525,7 @@ class ProxyCore<T> {
         }`,
       );
     }
+    checkKnown(options, POOL_OPTIONS, "set pool options");
     const { pool } = this.#configure(options, undefined, "set pool options");
     this.#poolOptions = pool;
     const fun = this.#fun;
@@ -854,6 +871,9 @@ class ProxyCore<T> {
   // An object at hand, or the binding's pending promise (already marked
   // handled by #fill).
   #getObj(options: GetOptions | undefined): Promise<T> {
+    if (options !== undefined) {
+      checkKnown(options, GET_OPTIONS, "get an object");
+    }
     if (this.#hasObj) return Promise.resolve(this.#obj as T);
     if (this.#fun === undefined) throw this.#unsetError();
     let binding: Binding | undefined;

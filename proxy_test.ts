@@ -733,3 +733,30 @@ Deno.test("Proxy._retObj({ discard: true }) closes this scope's object; the next
   assertEquals(db._pool?.stats().ndiscards, 1);
   assertEquals([db._pool?.nusing, db._pool?.navail], [0, 1]);
 });
+
+Deno.test("Proxy refuses unknown option names in new Proxy, set, _setPool and _getObj", async () => {
+  assertThrows(
+    () => new Proxy<object>({ fun: () => ({}), maxsize: 2 } as never),
+    TypeError,
+    "Cannot create proxy as 'maxsize' is not an option: did you mean 'maxSize'?",
+  );
+  await using db = new Proxy<object>({ name: "db" });
+  assertThrows(
+    () => db.set({ fun: () => ({}), scpoe: "async" } as never),
+    TypeError,
+    "Cannot set proxy as 'scpoe' is not an option: did you mean 'scope'?",
+  );
+  assertThrows(
+    () => db._setPool({ timout: 5 } as never),
+    TypeError,
+    "Cannot set pool options as 'timout' is not an option: did you mean 'timeout'?",
+  );
+  db.setFun(() => ({}));
+  await scoped(async () => {
+    await assertRejects(
+      () => db._getObj({ timout: 5 } as never),
+      TypeError,
+      "Cannot get an object as 'timout' is not an option: did you mean 'timeout'?",
+    );
+  });
+});
