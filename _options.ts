@@ -99,7 +99,7 @@ export interface PoolOptions<T> {
    * Each object's lifetime is shortened by a random amount up to this, so
    * objects created together do not expire together.
    *
-   * @default {maxLifetime / 10}
+   * @default {Math.floor(maxLifetime / 10)}
    */
   lifetimeJitter?: number;
   /**
@@ -310,7 +310,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     maxUsingDelay = 0,
     maxUsingDelayKill = 0,
     maxLifetime = 0,
-    lifetimeJitter = maxLifetime / 10,
+    lifetimeJitter = Math.floor(maxLifetime / 10),
     healthFreq = 1,
     hkDelay,
     check,
@@ -378,6 +378,20 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
   const settledHkDelay = hkDelay === undefined
     ? defaultHkDelay(delays, hooks.health !== undefined)
     : checkMillis("hkDelay", hkDelay);
+  if (hkDelay === 0) {
+    const needs = ([
+      "maxAvailDelay",
+      "maxUsingDelay",
+      "maxUsingDelayKill",
+      "maxLifetime",
+    ] as const)
+      .find((name) => delays[name] > 0);
+    if (needs !== undefined) {
+      throw new RangeError(
+        `Cannot create pool as 'hkDelay' must be positive when '${needs}' is set (housekeeping applies it): current value is 0`,
+      );
+    }
+  }
   if (hooks.health !== undefined && settledHkDelay === 0) {
     throw new RangeError(
       "Cannot create pool as 'hkDelay' must be positive when 'health' is set: current value is 0",

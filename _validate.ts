@@ -22,8 +22,16 @@ export function checkInteger(
       `Cannot ${action} as '${name}' must be ${what}: current value is ${value}`,
     );
   }
+  if (value > MAX_COUNT) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be at most ${MAX_COUNT} (2^31 - 1): current value is ${value}`,
+    );
+  }
   return value;
 }
+
+/** The largest size or count taken: larger ones would loop for ever. */
+export const MAX_COUNT = 2 ** 31 - 1;
 
 /** A non-negative finite duration in milliseconds. */
 export function checkMillis(
@@ -41,6 +49,13 @@ export function checkMillis(
   if (!(value >= 0) || value === Infinity) {
     throw new RangeError(
       `Cannot ${action} as '${name}' must be a finite non-negative number of milliseconds: current value is ${value}`,
+    );
+  }
+  if (value > 0 && value < 1) {
+    // a timer rounds it to 0 or 1 ms: a sub-millisecond limit or delay
+    // would fire at once, again and again
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be 0 or at least 1 millisecond: current value is ${value}`,
     );
   }
   return value;

@@ -735,17 +735,26 @@ export class Pool<T> implements AsyncDisposable {
     const timeout = w.deadline!.timeout;
     this.#n.ntimeouts++;
     this.#detach(w);
-    const cause = this.#lastCreateError;
+    const failing = this.#backoff.failures > 0;
     w.reject(
       new TimeoutError(
-        `Cannot get an object from pool ${this.#id} within ${timeout} ms: ${
-          cause === undefined
-            ? "all objects are in use, return them sooner or raise maxSize"
-            : "creating objects failed, see cause"
-        }`,
-        cause === undefined ? undefined : { cause },
+        `Cannot get an object from pool ${this.#id} within ${timeout} ms: ${this.#whyNone()}`,
+        failing ? { cause: this.#lastCreateError } : undefined,
       ),
     );
+  }
+
+  // Why a caller found no object: what an operator should look at.
+  #whyNone(): string {
+    if (this.#backoff.failures > 0) return "creating objects failed, see cause";
+    const nusing = this.#lent.size;
+    if (nusing === 0 && this.#ncreating > 0) {
+      return `${this.#ncreating} creations are pending and none finished in time (a slow or unreachable server?)`;
+    }
+    if (nusing === 0) {
+      return "no object is in use but none was ready (objects failing their check, or closing)";
+    }
+    return `all ${nusing} objects are in use (maxSize ${this.#cfg.maxSize}), return them sooner or raise maxSize`;
   }
 
   // Marks a waiter settled, takes it out of the queue and drops its deadline

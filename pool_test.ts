@@ -1140,3 +1140,68 @@ Deno.test("Pool.get() refuses a signal that is not an AbortSignal, and nothing f
   assertEquals(pool.stats().ntimeouts, 0);
   await pool.ret(held);
 });
+
+Deno.test("new Pool() refuses values that would hang or livelock", () => {
+  const fun = () => ({});
+  const cases: [Record<string, unknown>, string][] = [
+    [
+      { fun, minSize: 1e300, maxSize: 0 },
+      "'minSize' must be at most 2147483647 (2^31 - 1): current value is 1e+300",
+    ],
+    [
+      { fun, maxSize: 2 ** 31 },
+      "'maxSize' must be at most 2147483647 (2^31 - 1): current value is 2147483648",
+    ],
+    [
+      { fun, maxLifetime: 1e-300 },
+      "'maxLifetime' must be 0 or at least 1 millisecond: current value is 1e-300",
+    ],
+    [
+      { fun, timeout: 0.5 },
+      "'timeout' must be 0 or at least 1 millisecond: current value is 0.5",
+    ],
+    [
+      { fun, hkDelay: 0, maxAvailDelay: 1_000 },
+      "'hkDelay' must be positive when 'maxAvailDelay' is set (housekeeping applies it): current value is 0",
+    ],
+    [
+      { fun, hkDelay: 0, maxUsingDelayKill: 1_000 },
+      "'hkDelay' must be positive when 'maxUsingDelayKill' is set (housekeeping applies it): current value is 0",
+    ],
+  ];
+  for (const [options, message] of cases) {
+    assertThrows(
+      () => new Pool(options as unknown as PoolOptions<object>),
+      RangeError,
+      `Cannot create pool as ${message}`,
+    );
+  }
+});
+
+Deno.test("Pool TimeoutError says why: all in use, or creations pending", async () => {
+  await using pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
+  const held = await pool.get();
+  await assertRejects(
+    () => pool.get({ timeout: 5 }),
+    TimeoutError,
+    "all 1 objects are in use (maxSize 1), return them sooner or raise maxSize",
+  );
+  await pool.ret(held);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  await using slow = new Pool({
+    fun: async () => {
+      await gate;
+      return {};
+    },
+    maxSize: 1,
+    minSize: 0,
+  });
+  await assertRejects(
+    () => slow.get({ timeout: 5 }),
+    TimeoutError,
+    "1 creations are pending and none finished in time",
+  );
+  release();
+  await slow.fill();
+});
