@@ -247,6 +247,8 @@ export const POOL_OPTIONS: ReadonlySet<string> = new Set(
 );
 
 const GET_OPTIONS: ReadonlySet<string> = new Set(["timeout", "signal"]);
+const RET_OPTIONS: ReadonlySet<string> = new Set(["discard"]);
+const SHUTDOWN_OPTIONS: ReadonlySet<string> = new Set(["grace"]);
 
 /** The settled configuration of a pool: every default applied, validated. */
 export interface PoolConfig<T> {
@@ -458,4 +460,33 @@ export function resolveGetTimeout(
   const timeout = options.timeout;
   if (timeout === undefined) return poolTimeout;
   return settleTimeout(timeout, "get an object");
+}
+
+/** Validates the options of `ret()`; returns `discard`. */
+export function resolveRetOptions(options: RetOptions): boolean {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot return an object as 'options' must be an object: current value is ${
+        String(options)
+      }`,
+    );
+  }
+  checkKnown(options, RET_OPTIONS, "return an object");
+  const discard = options.discard ?? false;
+  if (typeof discard !== "boolean") {
+    throw new TypeError(
+      `Cannot return an object as 'discard' must be a boolean: current value is ${
+        String(discard)
+      }`,
+    );
+  }
+  return discard;
+}
+
+/** Validates the options of `shutdown()`; returns `grace`. */
+export function resolveGraceOption(
+  options: ShutdownOptions | undefined,
+): number {
+  if (options !== undefined) checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
+  return checkMillis("grace", options?.grace ?? 0, "shut down");
 }

@@ -12,16 +12,20 @@ import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Clock } from "./_clock.ts";
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
-import { checkKnown, checkMillis } from "./_validate.ts";
 import {
   type GetOptions,
   type PoolConfig,
   type PoolOptions,
   resolveGetTimeout,
+  resolveGraceOption,
   resolvePoolOptions,
+  resolveRetOptions,
   type RetOptions,
   type ShutdownOptions,
 } from "./_options.ts";
+import { Lease } from "./_lease.ts";
+
+export { Lease };
 import {
   Counters,
   type ObjectStats,
@@ -42,79 +46,6 @@ export type {
 export type { ObjectStats, PoolStats } from "./_stats.ts";
 
 const { IDLE, LENT, BUSY, CLOSED } = SlotState;
-
-/** A borrowed object, returned to its pool at the end of an `await using` block. */
-export class Lease<T> implements AsyncDisposable {
-  readonly #pool: Pool<T>;
-  #returned = false;
-  /** The borrowed object. */
-  readonly obj: T;
-
-  /**
-   * Wraps an object borrowed from `pool`; prefer {@linkcode Pool.prototype.lease}.
-   *
-   * @param pool The pool the object comes from.
-   * @param obj The borrowed object.
-   */
-  constructor(pool: Pool<T>, obj: T) {
-    this.#pool = pool;
-    this.obj = obj;
-  }
-
-  /**
-   * Returns the object to its pool; later calls do nothing.
-   *
-   * @returns A promise that settles when the pool has taken the object back.
-   *
-   * @example Returning early
-   * ```ts
-   * import { Pool } from "@ppp/proxy-pattern-pool";
-   *
-   * await using pool = new Pool({ fun: () => ({}), minSize: 0 });
-   * const lease = await pool.lease();
-   * await lease.release();
-   * ```
-   */
-  release(): Promise<void> {
-    if (this.#returned) return RESOLVED;
-    this.#returned = true;
-    return this.#pool.ret(this.obj);
-  }
-
-  /**
-   * Gives the object back to be closed instead of reused (it is broken);
-   * its slot is freed. Does nothing once the object was given back.
-   *
-   * @returns A promise that settles when the object is closed.
-   *
-   * @example Dropping a broken connection
-   * ```ts
-   * import { Pool } from "@ppp/proxy-pattern-pool";
-   * import { assertEquals } from "@std/assert";
-   *
-   * await using pool = new Pool({ fun: () => ({}), minSize: 0 });
-   * {
-   *   await using lease = await pool.lease();
-   *   await lease.discard(); // the end of the block does nothing more
-   * }
-   * assertEquals(pool.stats().ndiscards, 1);
-   * ```
-   */
-  discard(): Promise<void> {
-    if (this.#returned) return RESOLVED;
-    this.#returned = true;
-    return this.#pool.ret(this.obj, { discard: true });
-  }
-
-  /**
-   * Same as {@linkcode Lease.prototype.release}, for `await using`.
-   *
-   * @returns A promise that settles when the pool has taken the object back.
-   */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.release();
-  }
-}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -411,7 +342,7 @@ export class Pool<T> implements AsyncDisposable {
     if (options !== undefined) {
       let discard: boolean;
       try {
-        discard = checkRetOptions(options);
+        discard = resolveRetOptions(options);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -626,10 +557,7 @@ export class Pool<T> implements AsyncDisposable {
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
     if (this.#shutdownDone === undefined) {
-      if (options !== undefined) {
-        checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
-      }
-      const grace = checkMillis("grace", options?.grace ?? 0, "shut down");
+      const grace = resolveGraceOption(options);
       this.#shutdown = true;
       this.#shutdownDone = this.#doShutdown(grace);
     }
@@ -1305,32 +1233,8 @@ export class Pool<T> implements AsyncDisposable {
   }
 }
 
-const RET_OPTIONS: ReadonlySet<string> = new Set(["discard"]);
-const SHUTDOWN_OPTIONS: ReadonlySet<string> = new Set(["grace"]);
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === "function";
-}
-
-// Validates the options of ret(); returns `discard`.
-function checkRetOptions(options: RetOptions): boolean {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot return an object as 'options' must be an object: current value is ${
-        String(options)
-      }`,
-    );
-  }
-  checkKnown(options, RET_OPTIONS, "return an object");
-  const discard = options.discard ?? false;
-  if (typeof discard !== "boolean") {
-    throw new TypeError(
-      `Cannot return an object as 'discard' must be a boolean: current value is ${
-        String(discard)
-      }`,
-    );
-  }
-  return discard;
 }
 
 function isWeakKey(value: unknown): value is WeakKey {
