@@ -12,140 +12,18 @@ import type { Pool } from "./pool.ts";
 import { Proxy, type ProxyPoolOptions } from "./proxy.ts";
 import { scoped } from "./scope.ts";
 import { TimeoutError } from "./errors.ts";
+import {
+  admin,
+  pgCtl,
+  type Server,
+  serverConns,
+  skipWithoutPg,
+  startServer,
+  stopServer,
+  until,
+} from "./_pg_testing.ts";
 
-const CI = Deno.env.get("CI") === "true";
 const APP = `ppp_test_${Deno.pid}`;
-
-interface Server {
-  url: string;
-  ctl: string;
-  data: string;
-  user: string;
-  /** True when this test started the server and must stop it. */
-  ours: boolean;
-}
-
-function fromEnv(): Server | undefined {
-  const url = Deno.env.get("PPP_PG_URL");
-  if (url === undefined) return undefined;
-  return {
-    url,
-    ctl: Deno.env.get("PPP_PG_CTL") ?? "pg_ctl",
-    data: Deno.env.get("PPP_PG_DATA") ?? "",
-    user: Deno.env.get("PPP_PG_USER") ?? "",
-    ours: false,
-  };
-}
-
-function installed(): boolean {
-  try {
-    for (const v of Deno.readDirSync("/usr/lib/postgresql")) {
-      Deno.statSync(`/usr/lib/postgresql/${v.name}/bin/pg_ctl`);
-      return true;
-    }
-  } catch {
-    // not installed
-  }
-  return false;
-}
-
-const SCRIPT = new URL("./.ci/postgres.sh", import.meta.url).pathname;
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed (${out.code}): ${
-        new TextDecoder().decode(out.stderr)
-      }`,
-    );
-  }
-  return text;
-}
-
-async function startServer(): Promise<Server> {
-  const env = fromEnv();
-  if (env !== undefined) return env;
-  const text = await run("bash", [
-    SCRIPT,
-    "start",
-    ...(CI ? [] : ["--no-install"]),
-  ]);
-  const vars: Record<string, string> = {};
-  for (const m of text.matchAll(/^export (PPP_PG_\w+)=(.*)$/gm)) {
-    vars[m[1]] = m[2];
-  }
-  return {
-    url: vars.PPP_PG_URL,
-    ctl: vars.PPP_PG_CTL,
-    data: vars.PPP_PG_DATA,
-    user: vars.PPP_PG_USER,
-    ours: true,
-  };
-}
-
-/** Runs pg_ctl on the server (as its user): "stop", "start" or "restart". */
-function pgCtl(s: Server, action: string): Promise<string> {
-  const args = ["-D", s.data, "-w", "-t", "60"];
-  if (action !== "start") args.push("-m", "fast");
-  // -l: the server must not inherit our pipes, or output() never ends
-  if (action !== "stop") args.push("-l", `${s.data}/server.log`);
-  args.push(action);
-  return s.user === ""
-    ? run(s.ctl, args)
-    : run("runuser", ["-u", s.user, "--", s.ctl, ...args]);
-}
-
-/** One short-lived admin connection (the server may restart between). */
-async function admin<R>(
-  s: Server,
-  fn: (c: pg.Client) => Promise<R>,
-): Promise<R> {
-  const c = new pg.Client({
-    connectionString: s.url,
-    application_name: "ppp_admin",
-  });
-  c.on("error", () => {});
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function serverConns(s: Server, app: string): Promise<number> {
-  return await admin(s, async (c) => {
-    const r = await c.query(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
-      [app],
-    );
-    return r.rows[0].n as number;
-  });
-}
-
-/** Waits on a condition, polling every `step` ms, failing after `limit` ms. */
-async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  limit: number,
-  step = 10,
-): Promise<number> {
-  const t0 = performance.now();
-  while (!(await cond())) {
-    if (performance.now() - t0 > limit) {
-      throw new Error(`Timed out after ${limit} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, step));
-  }
-  return performance.now() - t0;
-}
 
 /** One call of `fun`: when it started and ended, and whether it connected. */
 interface Attempt {
@@ -229,30 +107,14 @@ function request<R>(
   });
 }
 
-const canRun = fromEnv() !== undefined || installed();
-if (!canRun && !CI) {
-  console.warn(
-    "\n!!! pg_test.ts SKIPPED: no PostgreSQL server (set PPP_PG_URL, or install " +
-      "Debian's postgresql, or run .ci/run). Under CI=true this test fails.\n",
-  );
-}
+const skip = skipWithoutPg("pg_test.ts");
 
 Deno.test({
   name:
     "Proxy-pooled npm:pg clients in scoped handlers survive a real PostgreSQL's faults",
-  ignore: !canRun && !CI,
+  ignore: skip,
   async fn(t) {
-    let server: Server;
-    try {
-      server = await startServer();
-    } catch (err) {
-      throw new Error(
-        `Cannot start PostgreSQL for pg_test.ts${
-          CI ? " (CI=true: this test must run)" : ""
-        }: ${err instanceof Error ? err.message : err}`,
-      );
-    }
-    const s = server;
+    const s = await startServer("pg_test.ts");
     try {
       await t.step(
         "200 concurrent requests all succeed on at most maxSize connections",
@@ -536,7 +398,7 @@ Deno.test({
         },
       );
     } finally {
-      if (server.ours) await run("bash", [SCRIPT, "stop", server.data]);
+      await stopServer(s);
     }
   },
 });

@@ -642,7 +642,9 @@ export class Pool<T> implements AsyncDisposable {
   ): Waiter<T> {
     const w = new Waiter<T>(now);
     if (timeout > 0 && timeout !== Infinity) {
-      w.deadline = this.#deadlines.add(w, timeout);
+      // from the arrival stamp: a clock read costs as much as a whole
+      // hand-out on some machines (see _clock.ts)
+      w.deadline = this.#deadlines.add(w, timeout, now);
     }
     if (signal !== undefined) {
       w.signal = signal;

@@ -6,7 +6,7 @@
 import { DatabaseSync } from "node:sqlite";
 // @ts-types="npm:@types/pg@^8"
 import pg from "pg";
-import { Proxy } from "../mod.ts";
+import { Proxy, type ProxySetOptions } from "../mod.ts";
 
 /** The little a handler needs from a connection, on either backend. */
 export interface Db {
@@ -79,19 +79,16 @@ class SqliteDb implements Db {
 
 class PostgresDb implements Db {
   readonly backend = "postgres";
-  readonly #client: pg.Client;
 
-  constructor(client: pg.Client) {
-    this.#client = client;
-  }
+  constructor(readonly client: pg.Client) {}
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.#client.query(sql, params as unknown[]);
+    const result = await this.client.query(sql, params as unknown[]);
     return result.rows as R[];
   }
 
   close(): Promise<void> {
-    return this.#client.end();
+    return this.client.end();
   }
 }
 
@@ -122,15 +119,24 @@ export function useSqlite(
 }
 
 /**
- * Sets `db` up on a pool of `npm:pg` clients, and creates the demo table.
+ * The pool options of `npm:pg` clients for a proxy of {@linkcode Db}: how
+ * to create, reset, check and close a client. {@linkcode usePostgres} sets
+ * `db` up with them; a test can make its own proxy with them.
  */
-export async function usePostgres(
+export function postgresOptions(
   url: string,
   { maxSize, timeout }: DbPoolOptions,
-): Promise<void> {
-  db.set({
+): ProxySetOptions<Db> {
+  // Every object of this pool is a PostgresDb made by `fun` below.
+  const clientOf = (conn: Db) => (conn as PostgresDb).client;
+  const broken = new WeakSet<pg.Client>();
+  return {
     fun: async () => {
       const client = new pg.Client({ connectionString: url });
+      // A connection that dies while idle emits "error"; without a
+      // listener the process would crash. Mark the client: its return
+      // closes it.
+      client.on("error", () => broken.add(client));
       try {
         await client.connect();
       } catch (error) {
@@ -139,10 +145,32 @@ export async function usePostgres(
       }
       return new PostgresDb(client);
     },
+    // Reset on return: roll back what a request left open. A client that
+    // cannot be reset (its connection died) fails ROLLBACK, and the pool
+    // closes it instead of lending it again.
+    retter: async (conn) => {
+      const client = clientOf(conn);
+      if (broken.has(client) || client.getTransactionStatus() !== "I") {
+        await client.query("ROLLBACK");
+      }
+    },
+    // A client idle for checkSkip (500 ms) is checked before it is lent.
+    check: async (conn) =>
+      (await clientOf(conn).query("SELECT 1")).rowCount === 1,
     closer: (conn) => conn.close(),
     maxSize,
     timeout,
-  });
+  };
+}
+
+/**
+ * Sets `db` up on a pool of `npm:pg` clients, and creates the demo table.
+ */
+export async function usePostgres(
+  url: string,
+  options: DbPoolOptions,
+): Promise<void> {
+  db.set(postgresOptions(url, options));
   await db._obj((conn) =>
     conn.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (
       id SERIAL PRIMARY KEY,
