@@ -15,6 +15,7 @@ import {
   checkInteger,
   checkKnown,
   checkMillis,
+  checkObject,
   checkOptionalMillis,
   checkSignal,
 } from "./_validate.ts";
@@ -294,13 +295,7 @@ export interface PoolConfig<T> {
  * @throws {RangeError} A value out of range, or two that contradict.
  */
 export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot create pool as 'options' must be an object: current value is ${
-        String(options)
-      }`,
-    );
-  }
+  checkObject(options, "create pool");
   checkKnown(options, POOL_OPTIONS, "create pool");
   const {
     fun,
@@ -448,13 +443,7 @@ export function resolveGetTimeout(
   poolTimeout: number,
 ): number {
   if (options === undefined) return poolTimeout;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot get an object as 'options' must be an object: current value is ${
-        String(options)
-      }`,
-    );
-  }
+  checkObject(options, "get an object");
   checkKnown(options, GET_OPTIONS, "get an object");
   checkSignal(options.signal, "get an object");
   const timeout = options.timeout;
@@ -464,13 +453,7 @@ export function resolveGetTimeout(
 
 /** Validates the options of `ret()`; returns `discard`. */
 export function resolveRetOptions(options: RetOptions): boolean {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot return an object as 'options' must be an object: current value is ${
-        String(options)
-      }`,
-    );
-  }
+  checkObject(options, "return an object");
   checkKnown(options, RET_OPTIONS, "return an object");
   const discard = options.discard ?? false;
   if (typeof discard !== "boolean") {

@@ -89,6 +89,20 @@ export function checkFunction(
   return value as (...args: never[]) => unknown;
 }
 
+/** Refuses options that are not an object (`null` included). */
+export function checkObject(
+  options: unknown,
+  action: string,
+): asserts options is object {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: current value is ${
+        String(options)
+      }`,
+    );
+  }
+}
+
 /**
  * Refuses option names not in `known`, naming the nearest known one: a
  * misspelt option silently ignored is worse than an error at once.

@@ -19,7 +19,12 @@ import {
   type ShutdownOptions,
 } from "./pool.ts";
 import { isScope, Scope } from "./scope.ts";
-import { checkFunction, checkInteger, checkKnown } from "./_validate.ts";
+import {
+  checkFunction,
+  checkInteger,
+  checkKnown,
+  checkObject,
+} from "./_validate.ts";
 import { POOL_OPTIONS } from "./_options.ts";
 
 // The option names of a proxy: its own, and its pool's (`fun` included).
@@ -351,13 +356,7 @@ class ProxyCore<T> {
   readonly #set2: string;
 
   constructor(options: ProxyOptions<T, string>) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot create proxy as 'options' must be an object: current value is ${
-          String(options)
-        }`,
-      );
-    }
+    checkObject(options, "create proxy");
     checkKnown(options, PROXY_OPTIONS, "create proxy");
     const { setName = "set", name, logLevel, obj, fun, ...rest } = options;
     if (typeof setName !== "string") {
@@ -461,13 +460,7 @@ class ProxyCore<T> {
   }
 
   set(options: ProxySetOptions<T>, action = "set proxy"): void {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot ${action} as 'options' must be an object: current value is ${
-          String(options)
-        }`,
-      );
-    }
+    checkObject(options, action);
     const { obj, fun } = options;
     if (obj !== undefined && fun !== undefined) {
       throw new ProxyError(
@@ -518,13 +511,7 @@ class ProxyCore<T> {
         `Cannot set the pool options of ${this.#label()} as its pool already exists: give them with the function (\`${this.#code()}._set({ fun, ...options })\`), or call \`_setPool\` before setting the function`,
       );
     }
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot set pool options as 'options' must be an object: current value is ${
-          String(options)
-        }`,
-      );
-    }
+    checkObject(options, "set pool options");
     checkKnown(options, POOL_OPTIONS, "set pool options");
     const { pool } = this.#configure(options, undefined, "set pool options");
     this.#poolOptions = pool;
