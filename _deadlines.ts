@@ -3,18 +3,32 @@
 // 2 µs together (a Node-compatible Timeout object and ops to track it), and
 // a pool under pressure would pay them for every caller that waits.
 //
-// Deadlines sit in a binary min-heap, ties broken by arrival, and the one
-// timer is armed for the earliest. A waiter served in time just leaves the
-// heap: the timer is not moved, so it may fire once for nothing and then
-// re-arms for the new earliest deadline. It is cleared when the heap
-// empties: it keeps the process alive only while someone waits, as a
-// caller's own timer would.
+// Callers of one pool mostly wait with the same timeout (the pool's), so
+// their deadlines arrive in order. Those go to the back of a linked list,
+// the lane, which stays sorted: adding and removing cost O(1). A deadline
+// earlier than the lane's last (a caller with a shorter timeout) goes to a
+// binary min-heap instead. Ties are broken by arrival. The earliest
+// deadline is the lane's first or the heap's top, and the one timer is
+// armed for it. A waiter served in time just leaves: the timer is not
+// moved, so it may fire once for nothing and then re-arms for the new
+// earliest deadline. It is cleared when no deadline is left: it keeps the
+// process alive only while someone waits, as a caller's own timer would.
+// (Keeping the deadline fields on the waiter itself, to save this small
+// object, measured slower: every waiter then carries them.)
 import { capDelay } from "./_timers.ts";
 
-/** One caller's deadline, as the heap keeps it. */
+/** `Deadline.heapIndex` of a deadline in the lane. */
+const IN_LANE = -2;
+/** `Deadline.heapIndex` of a deadline no longer kept. */
+const GONE = -1;
+
+/** One caller's deadline, as the lane or the heap keeps it. */
 export class Deadline<W> {
-  /** Its place in the heap, -1 once out of it. */
-  heapIndex = -1;
+  /** Its place in the heap, or IN_LANE, or GONE. */
+  heapIndex = GONE;
+  /** Links of the lane, when in it. */
+  prev: Deadline<W> | undefined = undefined;
+  next: Deadline<W> | undefined = undefined;
   constructor(
     /** The waiter it is for. */
     readonly item: W,
@@ -30,6 +44,9 @@ export class Deadline<W> {
 /** The deadlines of waiting callers, and the one timer that expires them. */
 export class Deadlines<W> {
   readonly #heap: Deadline<W>[] = [];
+  #laneHead: Deadline<W> | undefined = undefined;
+  #laneTail: Deadline<W> | undefined = undefined;
+  #laneSize = 0;
   readonly #onExpire: (item: W) => void;
   #seq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -53,7 +70,7 @@ export class Deadlines<W> {
 
   /** How many deadlines are pending. */
   get size(): number {
-    return this.#heap.length;
+    return this.#laneSize + this.#heap.length;
   }
 
   /**
@@ -63,9 +80,9 @@ export class Deadlines<W> {
    */
   add(item: W, timeout: number, now: number = performance.now()): Deadline<W> {
     const d = new Deadline(item, timeout, now + timeout, this.#seq++);
-    d.heapIndex = this.#heap.length;
-    this.#heap.push(d);
-    this.#siftUp(d.heapIndex);
+    const tail = this.#laneTail;
+    if (tail === undefined || d.at >= tail.at) this.#appendToLane(d);
+    else this.#pushToHeap(d);
     if (d.at < this.#armedFor) this.#arm(d.at, now);
     return d;
   }
@@ -73,8 +90,62 @@ export class Deadlines<W> {
   /** Removes `d`, if still present; clears the timer when none are left. */
   remove(d: Deadline<W>): void {
     const i = d.heapIndex;
-    if (i < 0) return;
-    d.heapIndex = -1;
+    if (i === IN_LANE) this.#unlinkFromLane(d);
+    else if (i >= 0) this.#removeFromHeap(d, i);
+    else return;
+    d.heapIndex = GONE;
+    if (this.#laneSize === 0 && this.#heap.length === 0) this.#disarm();
+  }
+
+  // The earliest deadline kept (ties to the earlier arrival), if any.
+  #earliest(): Deadline<W> | undefined {
+    const first = this.#laneHead;
+    const top = this.#heap[0];
+    if (first === undefined) return top;
+    if (top === undefined) return first;
+    return this.#before(top, first) ? top : first;
+  }
+
+  #expireUntil(due: number): void {
+    try {
+      for (let d = this.#earliest(); d !== undefined && d.at <= due;) {
+        this.remove(d);
+        this.#onExpire(d.item);
+        d = this.#earliest();
+      }
+    } finally {
+      const next = this.#earliest();
+      if (next !== undefined && this.#timer === undefined) {
+        this.#arm(next.at, performance.now());
+      }
+    }
+  }
+
+  #appendToLane(d: Deadline<W>): void {
+    d.heapIndex = IN_LANE;
+    d.prev = this.#laneTail;
+    if (this.#laneTail) this.#laneTail.next = d;
+    else this.#laneHead = d;
+    this.#laneTail = d;
+    this.#laneSize++;
+  }
+
+  #unlinkFromLane(d: Deadline<W>): void {
+    if (d.prev) d.prev.next = d.next;
+    else this.#laneHead = d.next;
+    if (d.next) d.next.prev = d.prev;
+    else this.#laneTail = d.prev;
+    d.prev = d.next = undefined;
+    this.#laneSize--;
+  }
+
+  #pushToHeap(d: Deadline<W>): void {
+    d.heapIndex = this.#heap.length;
+    this.#heap.push(d);
+    this.#siftUp(d.heapIndex);
+  }
+
+  #removeFromHeap(d: Deadline<W>, i: number): void {
     const heap = this.#heap;
     const last = heap.pop()!;
     if (last !== d) {
@@ -82,22 +153,6 @@ export class Deadlines<W> {
       last.heapIndex = i;
       this.#siftDown(i);
       this.#siftUp(last.heapIndex);
-    }
-    if (heap.length === 0) this.#disarm();
-  }
-
-  #expireUntil(due: number): void {
-    const heap = this.#heap;
-    try {
-      while (heap.length > 0 && heap[0].at <= due) {
-        const d = heap[0];
-        this.remove(d);
-        this.#onExpire(d.item);
-      }
-    } finally {
-      if (heap.length > 0 && this.#timer === undefined) {
-        this.#arm(heap[0].at, performance.now());
-      }
     }
   }
 

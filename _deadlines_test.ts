@@ -1,5 +1,6 @@
 import { assertEquals } from "@std/assert";
-import { Deadlines } from "./_deadlines.ts";
+import { type Deadline, Deadlines } from "./_deadlines.ts";
+import fc from "fast-check";
 import { FakeClock } from "./_testing.ts";
 
 /** Runs `fn` on fake time with a Deadlines that records what expires when. */
@@ -144,4 +145,66 @@ Deno.test("Deadlines waits out a deadline beyond the longest timer delay (2^31 â
     await clock.advance(2_592_000_000 - (2 ** 31 - 1));
     assertEquals(expired, ["month@2592000000"]);
   });
+});
+
+Deno.test("Deadlines expires on time and in (deadline, arrival) order whatever the mix of timeouts and removals", async () => {
+  // Random programs of add (timeouts mostly equal, as a pool's callers'
+  // are, some shorter or longer), remove and advance; each expiry must
+  // happen exactly at its deadline (whole ms here), never for a removed
+  // item, and the timer must be gone once nothing is kept.
+  const step = fc.oneof(
+    fc.record({
+      op: fc.constant("add" as const),
+      timeout: fc.oneof(fc.constant(50), fc.integer({ min: 1, max: 120 })),
+    }),
+    fc.record({ op: fc.constant("remove" as const), pick: fc.nat() }),
+    fc.record({
+      op: fc.constant("advance" as const),
+      ms: fc.integer({ min: 0, max: 40 }),
+    }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { maxLength: 60 }), async (steps) => {
+      await withDeadlines(async (d, clock, expired) => {
+        const kept = new Map<
+          string,
+          { at: number; deadline: Deadline<string> }
+        >();
+        const expected: string[] = [];
+        let n = 0;
+        const expectUntil = (t: number) => {
+          const due = [...kept].filter(([, k]) => k.at <= t)
+            .sort(([a, x], [b, y]) => x.at - y.at || order(a) - order(b));
+          for (const [name, k] of due) {
+            expected.push(`${name}@${k.at}`);
+            kept.delete(name);
+          }
+        };
+        const order = (name: string) => Number(name.slice(1));
+        for (const s of steps) {
+          if (s.op === "add") {
+            const name = `w${n++}`;
+            kept.set(name, {
+              at: clock.now + s.timeout,
+              deadline: d.add(name, s.timeout),
+            });
+          } else if (s.op === "remove" && kept.size > 0) {
+            const [name, k] = [...kept][s.pick % kept.size];
+            d.remove(k.deadline);
+            kept.delete(name);
+          } else if (s.op === "advance") {
+            expectUntil(clock.now + s.ms);
+            await clock.advance(s.ms);
+          }
+          assertEquals(expired, expected);
+          assertEquals(d.size, kept.size);
+        }
+        expectUntil(Infinity);
+        await clock.advance(1_000);
+        assertEquals(expired, expected);
+        assertEquals(clock.poolTimers(), 0);
+      });
+    }),
+    { numRuns: 300 },
+  );
 });
