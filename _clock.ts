@@ -40,6 +40,15 @@ export class Clock {
     return this.#read();
   }
 
+  /**
+   * `stamp` (a reading of this clock) if it is exact, else an exact reading:
+   * a reused reading lags by however long the event loop ran code without
+   * turning since it was made.
+   */
+  exact(stamp: number): number {
+    return this.#coarse ? performance.now() : stamp;
+  }
+
   #read(): number {
     const t = performance.now();
     this.#value = t;

@@ -48,6 +48,8 @@ export type { ObjectStats, PoolStats } from "./_stats.ts";
 const { IDLE, LENT, BUSY, CLOSED } = SlotState;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Waits shorter than this (ms) count from an exact clock reading. */
+const EXACT_BELOW = 1_000;
 
 /** Package-private (not in mod.ts): the key of `Pool`'s synchronous fast path. */
 export const lendNow: unique symbol = Symbol("lendNow");
@@ -642,9 +644,13 @@ export class Pool<T> implements AsyncDisposable {
   ): Waiter<T> {
     const w = new Waiter<T>(now);
     if (timeout > 0 && timeout !== Infinity) {
-      // from the arrival stamp: a clock read costs as much as a whole
-      // hand-out on some machines (see _clock.ts)
-      w.deadline = this.#deadlines.add(w, timeout, now);
+      // From the arrival stamp: a clock read costs as much as a whole
+      // hand-out on this kind of machine (see _clock.ts). A coarse stamp
+      // lags by as long as the event loop ran code without turning,
+      // normally well under a millisecond: noise against a long wait (the
+      // default is 30 s), but a short wait must never end early.
+      const since = timeout < EXACT_BELOW ? this.#clock.exact(now) : now;
+      w.deadline = this.#deadlines.add(w, timeout, since);
     }
     if (signal !== undefined) {
       w.signal = signal;

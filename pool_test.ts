@@ -323,6 +323,34 @@ Deno.test("Pool waiters with different timeouts each time out at their own deadl
   }
 });
 
+Deno.test("Pool.get() never times out early after a long synchronous stretch, while an earlier deadline holds the timer", async () => {
+  const clock = new FakeClock();
+  const restore = clock.install();
+  try {
+    const pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
+    const held = await pool.get(); // the pool reads the clock: +0
+    const outcome: string[] = [];
+    const wait = (name: string, timeout: number) =>
+      pool.get({ timeout }).catch(() =>
+        outcome.push(`${name} at +${clock.now - 1_000}`)
+      );
+    const first = wait("first", 60); // arms the timer for +60
+    clock.now += 50; // 50 ms of code without the event loop turning
+    const second = wait("second", 100); // due at +150, not at +100
+    await clock.advance(60, nextTurn);
+    assertEquals(outcome, ["first at +60"]);
+    await clock.advance(39, nextTurn); // +149
+    assertEquals(outcome, ["first at +60"]);
+    await clock.advance(1, nextTurn);
+    await Promise.all([first, second]);
+    assertEquals(outcome, ["first at +60", "second at +150"]);
+    await pool.ret(held);
+    await pool.shutdown();
+  } finally {
+    restore();
+  }
+});
+
 Deno.test("Pool durations beyond the longest timer delay never fire after 1 ms: get() timeout, hkDelay, shutdown grace", async () => {
   const clock = new FakeClock(); // like Deno: a delay over 2^31 − 1 ms is 1 ms
   const restore = clock.install();
