@@ -1,7 +1,7 @@
 // The bindings of one async scope: which object each proxy uses there, and
 // how to give it back. A `scoped()` call runs its function inside a fresh
 // Frame kept in an AsyncLocalStorage; every proxy also owns one Frame for
-// the isolate (THREAD scope, and ASYNC outside any scope). Private: the
+// the isolate (THREAD scope; ASYNC has no object outside a scope). Private: the
 // public surface is `scope.ts` and `proxy.ts`.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ProxyError } from "./errors.ts";

@@ -16,7 +16,7 @@ import { Frame, storage } from "./_frame.ts";
  * | `AUTO` | `SHARED` with `obj`, `ASYNC` with `fun` | `AUTO` |
  * | `SHARED` | proxy (`fun` called once, lazily, no pool) | `SHARED` |
  * | `THREAD` | isolate or Worker | `THREAD` |
- * | `ASYNC` | {@linkcode scoped} call; outside any, as `THREAD` | `VERSATILE`, `WERKZEUG`, `GEVENT`, `EVENTLET` |
+ * | `ASYNC` | {@linkcode scoped} call; outside any, none (`ProxyError`) | `VERSATILE`, `WERKZEUG`, `GEVENT`, `EVENTLET` |
  * | `VERSATILE` | alias of `ASYNC` | `VERSATILE` |
  *
  * @example One connection per request
@@ -42,7 +42,10 @@ export const Scope = {
   SHARED: "shared",
   /** One object per isolate (or Worker), shared by every scope in it. */
   THREAD: "thread",
-  /** One object per {@linkcode scoped} call; outside any, as `THREAD`. */
+  /**
+   * One object per {@linkcode scoped} call. Outside any there is none: a
+   * member access throws `ProxyError` (choose `THREAD` to share one).
+   */
   ASYNC: "async",
   /** Alias of `ASYNC`, the Python name of "works with any concurrency". */
   VERSATILE: "async",
