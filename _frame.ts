@@ -5,9 +5,14 @@
 // public surface is `scope.ts` and `proxy.ts`.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ProxyError } from "./errors.ts";
+import { RESOLVED } from "./_settled.ts";
 
-const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP = (): void => {};
+
+/** What a binding needs of a pool: its `ret`. */
+export interface ReturnsObjects {
+  ret(obj: never, options?: { discard?: boolean }): Promise<void>;
+}
 
 /** What a proxy holds in one frame: an object, or a request for one. */
 export class Binding {
@@ -20,10 +25,8 @@ export class Binding {
   constructor(
     /** The proxy's generation when bound: a `set` makes older ones stale. */
     readonly gen: number,
-    /** Where the object goes back; `undefined` when it is not pooled. */
-    readonly ret:
-      | ((obj: unknown, options?: { discard?: boolean }) => Promise<void>)
-      | undefined,
+    /** The pool the object goes back to; `undefined` when not pooled. */
+    readonly pool: ReturnsObjects | undefined,
   ) {}
 
   /**
@@ -40,7 +43,9 @@ export class Binding {
     const obj = this.obj;
     this.has = false;
     this.obj = undefined;
-    return this.ret === undefined ? RESOLVED : this.ret(obj, options);
+    return this.pool === undefined
+      ? RESOLVED
+      : this.pool.ret(obj as never, options);
   }
 }
 
@@ -61,9 +66,10 @@ export class Frame {
    * Closes the frame: withdraws acquisitions in flight, then gives every
    * bound object back. Never rejects.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return RESOLVED;
     this.closed = true;
+    if (this.bindings.size === 0) return RESOLVED;
     const releases: Promise<void>[] = [];
     let pending = false;
     for (const binding of this.bindings.values()) {
@@ -82,8 +88,8 @@ export class Frame {
     this.bindings.clear();
     // release() never rejects: one binding (the usual scope) needs no
     // allSettled
-    if (releases.length === 1) await releases[0];
-    else if (releases.length > 1) await Promise.all(releases);
+    if (releases.length === 1) return releases[0];
+    return Promise.all(releases).then(NOOP);
   }
 }
 

@@ -1,8 +1,7 @@
 // A borrowed object that goes back to its pool at the end of an
 // `await using` block: the Disposable permit of std's semaphore, for pools.
 import type { Pool } from "./pool.ts";
-
-const RESOLVED: Promise<void> = Promise.resolve();
+import { RESOLVED } from "./_settled.ts";
 
 /** A borrowed object, returned to its pool at the end of an `await using` block. */
 export class Lease<T> implements AsyncDisposable {

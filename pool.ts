@@ -43,11 +43,11 @@ export type {
   RetOptions,
   ShutdownOptions,
 } from "./_options.ts";
+import { RESOLVED } from "./_settled.ts";
 export type { ObjectStats, PoolStats } from "./_stats.ts";
 
 const { IDLE, LENT, BUSY, CLOSED } = SlotState;
 
-const RESOLVED: Promise<void> = Promise.resolve();
 /** Waits shorter than this (ms) count from an exact clock reading. */
 const EXACT_BELOW = 1_000;
 

@@ -638,7 +638,7 @@ class ProxyCore<T> {
     result: unknown,
     isCurrent: () => boolean,
     onFail: () => void,
-    ret: ((obj: unknown) => Promise<void>) | undefined,
+    pool: Pool<T> | undefined,
   ): void {
     if (!isThenable(result)) {
       binding.has = true;
@@ -649,7 +649,7 @@ class ProxyCore<T> {
       async (obj) => {
         binding.pending = undefined;
         if (!isCurrent()) {
-          if (ret !== undefined) await ret(obj);
+          if (pool !== undefined) await pool.ret(obj as T);
           throw this.#goneError();
         }
         binding.has = true;
@@ -710,16 +710,8 @@ class ProxyCore<T> {
   /** Starts binding an object in `frame`. */
   #bind(frame: Frame, options: GetOptions | undefined): Binding {
     const pool = this.#pool;
-    const ret = pool === undefined
-      ? undefined
-      : (obj: unknown, options?: RetOptions) => pool.ret(obj as T, options);
-    const binding = new Binding(this.#gen, ret);
+    const binding = new Binding(this.#gen, pool);
     frame.bindings.set(this, binding);
-    const isCurrent = () =>
-      !frame.closed && frame.bindings.get(this) === binding;
-    const onFail = () => {
-      if (frame.bindings.get(this) === binding) frame.bindings.delete(this);
-    };
     if (pool !== undefined && options === undefined) {
       // An idle object ready at once: no promise, signal or timer.
       const obj = pool[lendNow]();
@@ -729,6 +721,11 @@ class ProxyCore<T> {
         return binding;
       }
     }
+    const isCurrent = () =>
+      !frame.closed && frame.bindings.get(this) === binding;
+    const onFail = () => {
+      if (frame.bindings.get(this) === binding) frame.bindings.delete(this);
+    };
     try {
       let result: unknown;
       if (pool === undefined) {
@@ -739,7 +736,7 @@ class ProxyCore<T> {
           : AbortSignal.any([frame.signal, options.signal]);
         result = pool.get({ timeout: options?.timeout, signal });
       }
-      this.#fill(binding, result, isCurrent, onFail, ret);
+      this.#fill(binding, result, isCurrent, onFail, pool);
     } catch (error) {
       onFail();
       throw error;

@@ -6,6 +6,7 @@
  * @module
  */
 import { Frame, storage } from "./_frame.ts";
+import { RESOLVED } from "./_settled.ts";
 
 /**
  * How widely the object behind a {@linkcode Proxy} set with a `fun` is
@@ -135,6 +136,8 @@ async function runIn<R>(frame: Frame, fn: () => R | Promise<R>): Promise<R> {
   try {
     return await fn();
   } finally {
-    await frame.close();
+    // Objects handed straight back (no hook to run) are back already.
+    const closing = frame.close();
+    if (closing !== RESOLVED) await closing;
   }
 }
