@@ -49,17 +49,52 @@ export class Binding {
   }
 }
 
-/** The bindings of one scope. */
+/**
+ * The bindings of one scope, keyed by proxy. A request scope binds one
+ * proxy (its database) most of the time, so the first binding is kept in
+ * two fields and a Map is made only for a second proxy: a scope is made
+ * and dropped per request, and a Map per scope measured in its cost.
+ */
 export class Frame {
-  /** Keyed by the proxy's private state object. */
-  readonly bindings: Map<object, Binding> = new Map();
   closed = false;
+  #firstKey: object | undefined = undefined;
+  #first: Binding | undefined = undefined;
+  /** Bindings of other proxies; a key is here or first, never both. */
+  #more: Map<object, Binding> | undefined = undefined;
   #abort: AbortController | undefined = undefined;
 
   /** Aborts the acquisitions still in flight when the frame closes. */
   get signal(): AbortSignal {
     this.#abort ??= new AbortController();
     return this.#abort.signal;
+  }
+
+  /** The binding of `key` (a proxy), if any. */
+  get(key: object): Binding | undefined {
+    return key === this.#firstKey ? this.#first : this.#more?.get(key);
+  }
+
+  /** Binds `key` to `binding`, replacing its binding if it has one. */
+  set(key: object, binding: Binding): void {
+    if (
+      key === this.#firstKey ||
+      (this.#firstKey === undefined && !this.#more?.has(key))
+    ) {
+      this.#firstKey = key;
+      this.#first = binding;
+    } else {
+      (this.#more ??= new Map()).set(key, binding);
+    }
+  }
+
+  /** Drops the binding of `key`, if any. */
+  delete(key: object): void {
+    if (key === this.#firstKey) {
+      this.#firstKey = undefined;
+      this.#first = undefined;
+    } else {
+      this.#more?.delete(key);
+    }
   }
 
   /**
@@ -69,27 +104,32 @@ export class Frame {
   close(): Promise<void> {
     if (this.closed) return RESOLVED;
     this.closed = true;
-    if (this.bindings.size === 0) return RESOLVED;
-    const releases: Promise<void>[] = [];
-    let pending = false;
-    for (const binding of this.bindings.values()) {
-      pending ||= binding.pending !== undefined;
-      releases.push(binding.release());
+    const first = this.#first;
+    if (this.#more === undefined || this.#more.size === 0) {
+      // the usual scope: at most one binding, no array, no Promise.all
+      if (first === undefined) return RESOLVED;
+      this.delete(this.#firstKey!);
+      this.#abortIfPending(first.pending !== undefined);
+      return first.release();
     }
-    // Only acquisitions still in flight need withdrawing: a scope whose
-    // objects all came builds no error and aborts nothing.
-    if (pending) {
-      this.#abort?.abort(
-        new ProxyError(
-          "Cannot get an object for a proxy as its scope ended first: await `_getObj()` inside the `scoped()` function",
-        ),
-      );
-    }
-    this.bindings.clear();
-    // release() never rejects: one binding (the usual scope) needs no
-    // allSettled
-    if (releases.length === 1) return releases[0];
-    return Promise.all(releases).then(NOOP);
+    const bindings = [...this.#more.values()];
+    if (first !== undefined) bindings.push(first);
+    this.#firstKey = this.#first = undefined;
+    this.#more.clear();
+    this.#abortIfPending(bindings.some((b) => b.pending !== undefined));
+    // release() never rejects
+    return Promise.all(bindings.map((b) => b.release())).then(NOOP);
+  }
+
+  // Only acquisitions still in flight need withdrawing: a scope whose
+  // objects all came builds no error and aborts nothing.
+  #abortIfPending(pending: boolean): void {
+    if (!pending) return;
+    this.#abort?.abort(
+      new ProxyError(
+        "Cannot get an object for a proxy as its scope ended first: await `_getObj()` inside the `scoped()` function",
+      ),
+    );
   }
 }
 

@@ -698,11 +698,11 @@ class ProxyCore<T> {
 
   /** The binding of this proxy in `frame`, dropping a stale one. */
   #bindingIn(frame: Frame): Binding | undefined {
-    const binding = frame.bindings.get(this);
+    const binding = frame.get(this);
     if (binding === undefined || binding.gen === this.#gen) return binding;
     // Bound before a set(): its object goes back to its own (old) pool;
     // _shutdown() waits for that.
-    frame.bindings.delete(this);
+    frame.delete(this);
     this.#track(binding.release());
     return undefined;
   }
@@ -711,7 +711,7 @@ class ProxyCore<T> {
   #bind(frame: Frame, options: GetOptions | undefined): Binding {
     const pool = this.#pool;
     const binding = new Binding(this.#gen, pool);
-    frame.bindings.set(this, binding);
+    frame.set(this, binding);
     if (pool !== undefined && options === undefined) {
       // An idle object ready at once: no promise, signal or timer.
       const obj = pool[lendNow]();
@@ -721,10 +721,9 @@ class ProxyCore<T> {
         return binding;
       }
     }
-    const isCurrent = () =>
-      !frame.closed && frame.bindings.get(this) === binding;
+    const isCurrent = () => !frame.closed && frame.get(this) === binding;
     const onFail = () => {
-      if (frame.bindings.get(this) === binding) frame.bindings.delete(this);
+      if (frame.get(this) === binding) frame.delete(this);
     };
     try {
       let result: unknown;
@@ -822,7 +821,7 @@ class ProxyCore<T> {
     if (this.#fun === undefined) return { has: false, why: "unset" };
     const binding = this.#scope === "shared"
       ? this.#shared
-      : this.#frame()?.bindings.get(this);
+      : this.#frame()?.get(this);
     if (binding?.has && binding.gen === this.#gen) {
       return { has: true, obj: binding.obj as T };
     }
@@ -881,9 +880,9 @@ class ProxyCore<T> {
       return;
     }
     const frame = this.#frame();
-    const binding = frame?.bindings.get(this);
+    const binding = frame?.get(this);
     if (binding === undefined) return;
-    frame!.bindings.delete(this);
+    frame!.delete(this);
     await binding.release(options);
   }
 
