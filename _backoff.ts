@@ -1,12 +1,16 @@
-// Retry pacing for failed background creations: exponential back-off with
-// full jitter, so a dead server costs a bounded number of attempts per
-// second instead of a busy loop (the generic-pool trap).
+// Retry pacing for failed creations: exponential back-off with "equal
+// jitter" (a random delay in the upper half of the ceiling), so a dead
+// server costs a bounded number of attempts per second instead of a busy
+// loop (the generic-pool trap). Full jitter (anywhere below the ceiling)
+// spreads many clients best, but one pool retrying alone could then try
+// again at once, twice in a row: the lower half is kept as a floor.
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
 
 /**
  * The delay before the next attempt after `failures` consecutive failures
- * (≥ 1): uniformly random below `base · 2^(failures − 1)`, capped at `max`
- * ("full jitter"). `random` is `Math.random` unless a test seeds it.
+ * (≥ 1): uniformly random in the upper half of the ceiling
+ * `min(max, base · 2^(failures − 1))` ("equal jitter"). `random` is
+ * `Math.random` unless a test seeds it.
  */
 export function backoffDelay(
   failures: number,
@@ -15,7 +19,7 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   const ceiling = Math.min(max, base * 2 ** Math.min(failures - 1, 30));
-  return random() * ceiling;
+  return ceiling / 2 + random() * ceiling / 2;
 }
 
 /**

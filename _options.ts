@@ -14,6 +14,7 @@ import {
   checkFunction,
   checkInteger,
   checkKnown,
+  checkLimit,
   checkMillis,
   checkObject,
   checkOptionalMillis,
@@ -131,26 +132,46 @@ export interface PoolOptions<T> {
    */
   checkSkip?: number;
   /**
-   * A `check` still pending after this counts as failed.
+   * A `check` still pending after this counts as failed; `Infinity` waits
+   * forever.
    *
    * @default {5000}
    */
   checkTimeout?: number;
   /**
-   * First delay before retrying a failed background creation; the delay
-   * doubles at each consecutive failure (with full jitter).
+   * Ceiling of the delay before retrying after a failed creation; it
+   * doubles at each consecutive failure, and the delay is drawn in its
+   * upper half (equal jitter).
    *
    * @default {100}
    */
   backoffBase?: number;
   /**
-   * Largest delay between background creation attempts.
+   * Largest delay between creation attempts after failures: once a server
+   * is back, the pool tries again within this.
    *
-   * @default {2000}
+   * @default {1000}
    */
   backoffMax?: number;
   /** Runs once on each new object; a failure is a failed creation. */
   opener?: PoolHook<T>;
+  /**
+   * A creation (`fun`, then `opener`) still pending after this fails as if
+   * it threw, with a `TimeoutError`; an object that arrives later is
+   * closed, never lent. `Infinity` waits forever.
+   *
+   * @default {10000}
+   */
+  createTimeout?: number;
+  /**
+   * Most creations in flight at once. A server that is down then sees at
+   * most this many failing connects before the back-off starts, and a
+   * burst of callers does not open a burst of connections; a cold pool of
+   * 10 still fills in 5 connect times.
+   *
+   * @default {2}
+   */
+  maxCreating?: number;
   /** Runs on each hand-out; a failure is logged, the `get` still succeeds. */
   getter?: PoolHook<T>;
   /**
@@ -160,13 +181,21 @@ export interface PoolOptions<T> {
    */
   retter?: PoolHook<T>;
   /**
-   * A `getter` or `retter` still pending after this fails as if it threw.
+   * A `getter` or `retter` still pending after this fails as if it threw;
+   * `Infinity` waits forever.
    *
    * @default {5000}
    */
   hookTimeout?: number;
   /** Runs exactly once when an object leaves the pool for good. */
   closer?: PoolHook<T>;
+  /**
+   * A `closer` still pending after this is given up on, with a warning:
+   * the object's slot is freed. `Infinity` waits forever.
+   *
+   * @default {5000}
+   */
+  closeTimeout?: number;
   /** Checks an idle object during housekeeping. */
   health?: HealthHook<T>;
   /** Describes an object in `stats()` (JSON-compatible). */
@@ -236,10 +265,13 @@ export const POOL_OPTIONS: ReadonlySet<string> = new Set(
     "backoffBase",
     "backoffMax",
     "opener",
+    "createTimeout",
+    "maxCreating",
     "getter",
     "retter",
     "hookTimeout",
     "closer",
+    "closeTimeout",
     "health",
     "stats",
     "tracer",
@@ -273,10 +305,14 @@ export interface PoolConfig<T> {
   readonly backoffBase: number;
   readonly backoffMax: number;
   readonly opener: PoolHook<T> | undefined;
+  /** `Infinity` waits forever, as for every limit below. */
+  readonly createTimeout: number;
+  readonly maxCreating: number;
   readonly getter: PoolHook<T> | undefined;
   readonly retter: PoolHook<T> | undefined;
   readonly hookTimeout: number;
   readonly closer: PoolHook<T> | undefined;
+  readonly closeTimeout: number;
   readonly health: HealthHook<T> | undefined;
   readonly stats: StatsHook<T> | undefined;
   readonly tracer: TraceHook<T> | undefined;
@@ -314,12 +350,15 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     checkSkip = 500,
     checkTimeout = 5_000,
     backoffBase = 100,
-    backoffMax = 2_000,
+    backoffMax = 1_000,
     opener,
+    createTimeout = 10_000,
+    maxCreating = 2,
     getter,
     retter,
     hookTimeout = 5_000,
     closer,
+    closeTimeout = 5_000,
     health,
     stats,
     tracer,
@@ -352,8 +391,11 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
   const hooks = {
     healthFreq: checkInteger("healthFreq", healthFreq, 1),
     checkSkip: checkMillis("checkSkip", checkSkip),
-    checkTimeout: checkMillis("checkTimeout", checkTimeout),
-    hookTimeout: checkMillis("hookTimeout", hookTimeout),
+    checkTimeout: checkLimit("checkTimeout", checkTimeout),
+    hookTimeout: checkLimit("hookTimeout", hookTimeout),
+    createTimeout: checkLimit("createTimeout", createTimeout),
+    closeTimeout: checkLimit("closeTimeout", closeTimeout),
+    maxCreating: checkInteger("maxCreating", maxCreating, 1),
     backoffBase: checkMillis("backoffBase", backoffBase),
     backoffMax: checkMillis("backoffMax", backoffMax),
     check: checkFunction("check", check) as HealthHook<T> | undefined,

@@ -44,6 +44,10 @@ export interface PoolStats {
   maxLifetime: number;
   /** The `healthFreq` option. */
   healthFreq: number;
+  /** The `maxCreating` option. */
+  maxCreating: number;
+  /** The `createTimeout` option; `null` waits forever (`Infinity`). */
+  createTimeout: number | null;
   /** Epoch milliseconds when the snapshot was taken. */
   now: number;
   /** Objects ready to be handed out. */
@@ -104,6 +108,10 @@ export interface PoolStats {
   badChecks: number;
   /** Creations that failed (`fun` or `opener`). */
   ncreateErrors: number;
+  /** Creations given up after `createTimeout` (counted in ncreateErrors). */
+  ncreateTimeouts: number;
+  /** Closers given up after `closeTimeout` (the slot freed anyway). */
+  ncloseTimeouts: number;
   /** Message of the last creation error, or null. */
   lastCreateError: string | null;
   /** Hooks that threw or rejected. */
@@ -169,6 +177,10 @@ export class Counters {
   badChecks = 0;
   /** Creations that failed. */
   ncreateErrors = 0;
+  /** Creations given up after createTimeout. */
+  ncreateTimeouts = 0;
+  /** Closers given up after closeTimeout. */
+  ncloseTimeouts = 0;
   /** Hooks that threw or rejected. */
   hookErrors = 0;
   /** Gets that had to wait. */

@@ -71,6 +71,26 @@ export function checkOptionalMillis(
   return checkMillis(name, value, action);
 }
 
+/**
+ * A bound on how long the pool waits for a hook: at least 1 ms (a limit of
+ * 0 would fail every hook that does not answer synchronously), or
+ * `Infinity` to wait forever.
+ */
+export function checkLimit(
+  name: string,
+  value: unknown,
+  action = "create pool",
+): number {
+  if (value === Infinity) return value;
+  const ms = checkMillis(name, value, action);
+  if (ms === 0) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be at least 1 millisecond, or Infinity to wait forever: current value is 0`,
+    );
+  }
+  return ms;
+}
+
 /** A function, or `undefined` when not `required`. */
 export function checkFunction(
   name: string,

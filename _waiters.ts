@@ -17,9 +17,10 @@ export class Waiter<T> {
   readonly since: number;
   /** The caller's deadline, if it has a timeout. */
   deadline: Deadline<Waiter<T>> | undefined = undefined;
-  /** The caller's signal and our listener on it, removed on settle. */
+  /** The caller's signal, watched until the waiter settles. */
   signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
+  /** A caller with timeout 0: never queued, even after a failed check. */
+  noQueue = false;
   /** Links of the queue; both undefined when not queued. */
   prev: Waiter<T> | undefined = undefined;
   next: Waiter<T> | undefined = undefined;

@@ -10,6 +10,8 @@ import type { HealthHook } from "./hooks.ts";
 import { InstanceLog } from "./_log.ts";
 import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
+import { Signals } from "./_signals.ts";
+import { LATE, within } from "./_bounded.ts";
 import { Clock } from "./_clock.ts";
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
 import {
@@ -126,9 +128,10 @@ export class Pool<T> implements AsyncDisposable {
   readonly #lent = new LentMap<T>();
   readonly #waiters = new WaiterQueue<T>();
   readonly #deadlines: Deadlines<Waiter<T>>;
+  readonly #signals: Signals<Waiter<T>>;
   #nobjs = 0; // objects alive: idle, lent or busy
   #ncreating = 0; // creations in flight
-  #nbackground = 0; // creations whose object goes to the queue or #idle
+  #nowned = 0; // of which for a caller with timeout 0
   #funCalls = 0;
   readonly #creations = new Set<Promise<void>>();
   readonly #backoff: Backoff;
@@ -141,6 +144,15 @@ export class Pool<T> implements AsyncDisposable {
   #shutdown = false;
   #shutdownDone: Promise<void> | undefined = undefined;
   #onDrain: (() => void) | undefined = undefined; // set while shutting down
+  // Callers off the queue but not served yet: their object is being
+  // checked or prepared, or (timeout 0) created for them. Shutdown rejects
+  // them at once with the queued ones.
+  readonly #handing = new Set<Waiter<T>>();
+  // Aborted when shutdown starts: health and borrow checks still pending
+  // count as failed. Then when it stops waiting for creations: they count
+  // as given up, their objects are closed when they come.
+  readonly #checksStopped = new AbortController();
+  readonly #creationsStopped = new AbortController();
   readonly #killed = new WeakSet<WeakKey>();
 
   /**
@@ -158,6 +170,8 @@ export class Pool<T> implements AsyncDisposable {
     this.#clock = new Clock(this.#cfg.coarseClock);
     // A waiter whose timeout passes leaves the queue through #expire.
     this.#deadlines = new Deadlines((w) => this.#expire(w));
+    // A waiter whose signal aborts leaves through #abort.
+    this.#signals = new Signals((w) => this.#abort(w));
     this.#backoff = new Backoff(
       this.#cfg.backoffBase,
       this.#cfg.backoffMax,
@@ -290,32 +304,35 @@ export class Pool<T> implements AsyncDisposable {
         this.#handOut(w, slot, now);
         return w.promise;
       }
-      // Create for this caller, unless a creation already under way for
-      // the pool will serve it (no burst of creations at start), or
-      // creations fail (callers queue for the backed-off attempts).
-      if (this.#nbackground === 0 && this.#canCreateFor()) {
-        return this.#createFor(now, timeout, signal);
-      }
     }
     if (timeout === 0) {
-      // never queues, but may create
-      if (this.#canCreateFor()) {
-        return this.#createFor(this.#clock.now(), timeout, signal);
+      // never queues, but may create an object of its own
+      if (this.#canCreate()) {
+        const w = this.#newWaiter(this.#clock.now(), timeout, signal);
+        this.#startCreation(w);
+        return w.promise;
       }
       this.#n.ntimeouts++;
       return Promise.reject(
-        new TimeoutError(
-          `Cannot get an object from pool ${this.#id} as it is exhausted (maxSize ${this.#cfg.maxSize}) and 'timeout' is 0: return objects sooner or raise maxSize`,
-          { cause: this.#lastCreateError },
-        ),
+        this.#noQueueError("none is idle and no creation may start"),
       );
     }
+    // In the queue, the caller takes whichever object is ready first: a
+    // return or any creation (none is tied to a caller), in arrival order.
     const w = this.#newWaiter(this.#clock.now(), timeout, signal);
     this.#n.nwaits++;
     this.#waiters.push(w);
     if (this.#hasRoom()) this.#replenish(false); // else it would start none
     if (!this.#held) this.#hold(true);
     return w.promise;
+  }
+
+  // Why a caller with timeout 0 gets nothing.
+  #noQueueError(what: string): TimeoutError {
+    return new TimeoutError(
+      `Cannot get an object from pool ${this.#id} as ${what}, and 'timeout' is 0 (never waits): ${this.#whyNone()}`,
+      this.#backoff.failures > 0 ? { cause: this.#lastCreateError } : undefined,
+    );
   }
 
   /**
@@ -509,6 +526,8 @@ export class Pool<T> implements AsyncDisposable {
       maxUsingDelayWarn: cfg.maxUsingDelay,
       maxLifetime: cfg.maxLifetime,
       healthFreq: cfg.healthFreq,
+      maxCreating: cfg.maxCreating,
+      createTimeout: cfg.createTimeout === Infinity ? null : cfg.createTimeout,
       now: Date.now(),
       navail: this.#idle.length,
       nusing: this.#lent.size,
@@ -591,20 +610,11 @@ export class Pool<T> implements AsyncDisposable {
     return undefined;
   }
 
-  #canCreateFor(): boolean {
-    return this.#backoff.failures === 0 && this.#hasRoom();
-  }
-
-  // Starts a creation whose object goes to this caller (or, if the caller
-  // gives up first, to the pool); its failure fails this caller.
-  #createFor(
-    now: number,
-    timeout: number,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    const w = this.#newWaiter(now, timeout, signal);
-    this.#startCreation(w);
-    return w.promise;
+  // Whether a creation may start now: room, a free creation lane, and no
+  // back-off in progress.
+  #canCreate(): boolean {
+    return this.#backoff.failures === 0 && this.#hasRoom() &&
+      this.#ncreating < this.#cfg.maxCreating;
   }
 
   #needsCheck(slot: Slot<T>, now: number): boolean {
@@ -652,17 +662,18 @@ export class Pool<T> implements AsyncDisposable {
       const since = timeout < EXACT_BELOW ? this.#clock.exact(now) : now;
       w.deadline = this.#deadlines.add(w, timeout, since);
     }
-    if (signal !== undefined) {
-      w.signal = signal;
-      w.onAbort = () => {
-        if (w.settled) return;
-        this.#n.naborts++;
-        this.#detach(w);
-        w.reject(signal.reason);
-      };
-      signal.addEventListener("abort", w.onAbort, { once: true });
-    }
+    if (timeout === 0) w.noQueue = true;
+    if (signal !== undefined) this.#signals.watch(signal, w);
     return w;
+  }
+
+  // A waiter's signal aborted.
+  #abort(w: Waiter<T>): void {
+    if (w.settled) return;
+    this.#n.naborts++;
+    const reason = w.signal!.reason;
+    this.#detach(w);
+    w.reject(reason);
   }
 
   // A waiter's deadline passed.
@@ -700,9 +711,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#waiters.remove(w);
     if (this.#held && this.#waiters.size === 0) this.#hold(false);
     if (w.deadline !== undefined) this.#deadlines.remove(w.deadline);
-    if (w.onAbort !== undefined) {
-      w.signal!.removeEventListener("abort", w.onAbort);
-    }
+    if (w.signal !== undefined) this.#signals.unwatch(w);
   }
 
   // Hands a BUSY slot to a waiter that has not given up, running `check`
@@ -727,43 +736,62 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   // Runs `check` (when due) and `getter` on a BUSY slot, then lends it to
-  // the waiter, or recycles it if the waiter gave up meanwhile.
+  // the waiter, or recycles it if the waiter gave up meanwhile (or was
+  // refused by shutdown).
   async #prepare(w: Waiter<T>, slot: Slot<T>, now: number): Promise<void> {
-    if (this.#needsCheck(slot, now)) {
-      this.#n.nchecks++;
-      const ok = await this.#probe(
-        this.#cfg.check!,
-        slot,
-        this.#cfg.checkTimeout,
-      );
-      if (!ok) {
-        this.#n.badChecks++;
-        // an object never handed out that fails its check is a failed
-        // creation: back off, else close-create-check would spin
-        if (slot.uses === 0) this.#backoff.failed();
-        this.#log.warn("Pool {pool}: {obj} failed its check on borrow", {
-          obj: this.#trace(slot.obj, slot.n),
-        });
-        void this.#close(slot, "failed check");
-        if (this.#shutdown) this.#refuse(w);
-        else if (!w.settled) {
-          // try again for the same caller, ahead of later callers
-          this.#waiters.unshift(w);
-          this.#serveQueue();
-        }
-        return;
-      }
+    this.#handing.add(w);
+    if (this.#needsCheck(slot, now) && !(await this.#checkOnBorrow(slot))) {
+      this.#handing.delete(w); // before the retry, which may add it again
+      void this.#close(slot, "failed check");
+      if (!w.settled) this.#retryFor(w);
+      return;
     }
     if (this.#cfg.getter !== undefined) {
       await this.#runHook("getter", slot.obj, slot.n);
     }
+    this.#handing.delete(w);
     if (w.settled || this.#shutdown) {
-      // the caller gave up (or the pool shut down) meanwhile: the object
-      // is not lost
+      // the object is not lost
       this.#refuse(w);
       void this.#recycle(slot, this.#clock.now());
     } else {
       this.#lendTo(w, slot, this.#clock.now());
+    }
+  }
+
+  async #checkOnBorrow(slot: Slot<T>): Promise<boolean> {
+    this.#n.nchecks++;
+    if (await this.#probe(this.#cfg.check!, slot, this.#cfg.checkTimeout)) {
+      return true;
+    }
+    this.#n.badChecks++;
+    // an object never handed out that fails its check is a failed
+    // creation: back off, else close-create-check would spin
+    if (slot.uses === 0) this.#backoff.failed();
+    this.#log.warn("Pool {pool}: {obj} failed its check on borrow", {
+      obj: this.#trace(slot.obj, slot.n),
+    });
+    return false;
+  }
+
+  // The object taken for `w` failed its check: another one for the same
+  // caller, ahead of later callers; a caller with timeout 0 takes an idle
+  // one or a creation of its own, else gives up, never queues.
+  #retryFor(w: Waiter<T>): void {
+    if (this.#shutdown) return this.#refuse(w);
+    if (!w.noQueue) {
+      this.#waiters.unshift(w);
+      this.#serveQueue();
+      return;
+    }
+    const now = this.#clock.now();
+    const slot = this.#takeIdle(now);
+    if (slot !== undefined) this.#handOut(w, slot, now);
+    else if (this.#canCreate()) this.#startCreation(w);
+    else {
+      this.#n.ntimeouts++;
+      this.#detach(w);
+      w.reject(this.#noQueueError("the object it took failed its check"));
     }
   }
 
@@ -815,20 +843,27 @@ export class Pool<T> implements AsyncDisposable {
     return maxSize === 0 || this.#nobjs + this.#ncreating < maxSize;
   }
 
-  // Starts the creations the pool needs: one per waiter not yet covered by
-  // a background creation, and enough to reach minSize; within maxSize. After
-  // failures, not before the back-off delay and one attempt at a time, until
-  // one succeeds (`force`, from fill(), skips the delay).
+  // Starts the creations the pool needs: one per queued waiter not yet
+  // covered by a creation in flight, and enough to reach minSize; within
+  // maxSize and at most maxCreating at once. After failures, not before the
+  // back-off delay and one attempt at a time, until one succeeds (`force`,
+  // from fill(), skips the delay).
   #replenish(force: boolean): void {
     if (this.#shutdown) return;
     if (this.#backoff.waiting && !force) return;
-    const forWaiters = this.#waiters.size - this.#nbackground;
+    const forPool = this.#ncreating - this.#nowned;
+    const forWaiters = this.#waiters.size - forPool;
     const forMin = this.#cfg.minSize - this.#nobjs - this.#ncreating;
     let need = Math.max(forWaiters, forMin);
     if (this.#backoff.failures > 0 && !force) {
-      need = Math.min(need, 1 - this.#nbackground);
+      need = Math.min(need, 1 - forPool);
     }
-    while (need-- > 0 && this.#hasRoom()) this.#startCreation(undefined);
+    while (
+      need-- > 0 && this.#hasRoom() &&
+      this.#ncreating < this.#cfg.maxCreating
+    ) {
+      this.#startCreation(undefined);
+    }
   }
 
   // Serves queued waiters from idle objects, then creates for the rest.
@@ -842,11 +877,14 @@ export class Pool<T> implements AsyncDisposable {
     this.#replenish(false);
   }
 
-  // Creates one object, for `owner` (a caller who found room) or for the
-  // pool (background: the queue or idle objects).
+  // Creates one object: for the pool (it goes to the oldest waiter, else
+  // idle), or for `owner`, a caller with timeout 0 who never queues.
   #startCreation(owner: Waiter<T> | undefined): void {
     this.#ncreating++;
-    if (owner === undefined) this.#nbackground++;
+    if (owner !== undefined) {
+      this.#nowned++;
+      this.#handing.add(owner);
+    }
     const p = this.#create(owner);
     this.#creations.add(p);
     p.finally(() => this.#creations.delete(p));
@@ -854,63 +892,108 @@ export class Pool<T> implements AsyncDisposable {
 
   async #create(owner: Waiter<T> | undefined): Promise<void> {
     const n = this.#funCalls++;
-    let obj: T;
+    const made = this.#make(n);
+    let result: T | typeof LATE;
     try {
-      obj = await this.#cfg.fun(n);
+      result = await within(
+        made,
+        this.#cfg.createTimeout,
+        this.#creationsStopped.signal,
+      );
     } catch (err) {
-      return this.#creationFailed(owner, err, "fun");
+      return this.#creationFailed(owner, err);
     }
-    if (this.#cfg.opener !== undefined) {
-      try {
-        await this.#cfg.opener(obj);
-      } catch (err) {
-        // the object exists: close it before its slot is freed
-        if (this.#cfg.closer !== undefined) {
-          await this.#runHook("closer", obj, n);
-        }
-        return this.#creationFailed(owner, err, "opener");
+    if (result === LATE) {
+      // fun or opener may still bring an object: it is closed, never lent
+      made.then((obj) => this.#closeLate(obj, n), () => {});
+      if (this.#creationsStopped.signal.aborted) {
+        return this.#creationDropped(owner);
       }
+      this.#n.ncreateTimeouts++;
+      return this.#creationFailed(
+        owner,
+        new TimeoutError(
+          `Cannot create an object for pool ${this.#id} within createTimeout (${this.#cfg.createTimeout} ms): fun or opener is still pending (a slow or unreachable server?)`,
+        ),
+      );
     }
-    this.#ncreating--;
-    if (owner === undefined) this.#nbackground--;
+    this.#creationDropped(owner);
     this.#n.ncreated++;
     this.#nobjs++;
     this.#backoff.succeeded();
-    const now = this.#clock.now();
-    const { maxLifetime, lifetimeJitter } = this.#cfg;
-    const expires = maxLifetime > 0
-      ? now + maxLifetime - lifetimeJitter * Math.random()
-      : Infinity;
-    const slot = new Slot(obj, n, now, expires);
-    this.#log.debug("Pool {pool}: created {obj}", { obj: this.#trace(obj, n) });
+    const slot = this.#newSlot(result, n);
+    this.#log.debug("Pool {pool}: created {obj}", {
+      obj: this.#trace(result, n),
+    });
     if (owner !== undefined && !owner.settled && !this.#shutdown) {
-      this.#handOut(owner, slot, now);
+      this.#handOut(owner, slot, slot.created);
     } else {
-      if (owner !== undefined) this.#refuse(owner);
-      await this.#recycle(slot, now);
+      await this.#recycle(slot, slot.created);
     }
     // after a recovery, waiters that queued meanwhile need creations
     this.#replenish(false);
   }
 
-  #creationFailed(
-    owner: Waiter<T> | undefined,
-    err: unknown,
-    hook: string,
-  ): void {
+  // fun, then opener; an object whose opener fails is closed.
+  async #make(n: number): Promise<T> {
+    const obj = await this.#cfg.fun(n);
+    if (this.#cfg.opener !== undefined) {
+      try {
+        await this.#cfg.opener(obj);
+      } catch (err) {
+        this.#log.warn("Pool {pool}: opener failed on {obj}", {
+          obj: this.#trace(obj, n),
+        });
+        if (this.#cfg.closer !== undefined) {
+          await this.#runHook("closer", obj, n);
+        }
+        throw err;
+      }
+    }
+    return obj;
+  }
+
+  #newSlot(obj: T, n: number): Slot<T> {
+    const now = this.#clock.now();
+    const { maxLifetime, lifetimeJitter } = this.#cfg;
+    const expires = maxLifetime > 0
+      ? now + maxLifetime - lifetimeJitter * Math.random()
+      : Infinity;
+    return new Slot(obj, n, now, expires);
+  }
+
+  // An object that came after its creation was given up.
+  async #closeLate(obj: T, n: number): Promise<void> {
+    this.#log.warn("Pool {pool}: closing {obj}, created too late", {
+      obj: this.#trace(obj, n),
+    });
+    if (this.#cfg.closer !== undefined) {
+      await this.#runHook("closer", obj, n);
+    }
+  }
+
+  // A creation is no longer in flight (done, or given up at shutdown).
+  #creationDropped(owner: Waiter<T> | undefined): void {
     this.#ncreating--;
-    if (owner === undefined) this.#nbackground--;
+    if (owner !== undefined) {
+      this.#nowned--;
+      this.#handing.delete(owner);
+    }
+    this.#onDrain?.();
+  }
+
+  // A creation failed: the caller it was for, else the oldest waiter (the
+  // one its object would have gone to), gets the error.
+  #creationFailed(owner: Waiter<T> | undefined, err: unknown): void {
+    this.#creationDropped(owner);
     this.#n.ncreateErrors++;
     this.#lastCreateError = err;
-    this.#log.error("Pool {pool}: creating an object failed in {hook}: {err}", {
-      hook,
-      err,
-    });
-    this.#onDrain?.();
+    this.#log.error("Pool {pool}: creating an object failed: {err}", { err });
     this.#backoff.failed();
-    if (owner !== undefined && !owner.settled) {
-      this.#detach(owner);
-      owner.reject(err);
+    const w = owner ?? this.#waiters.shift();
+    if (w !== undefined && !w.settled) {
+      this.#detach(w);
+      w.reject(err);
     }
   }
 
@@ -1065,27 +1148,26 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   // Runs a health-like hook, bounded in time: false, a throw, a rejection
-  // or no answer within `limit` ms all mean unfit.
+  // or no answer within `limit` ms (or before shutdown stops waiting) all
+  // mean unfit.
   async #probe(
     hook: HealthHook<T>,
     slot: Slot<T>,
     limit: number,
   ): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const verdict = Promise.resolve().then(() => hook(slot.obj));
-      const hung = new Promise<"hung">((resolve) => {
-        timer = setTimeout(() => resolve("hung"), capDelay(limit));
-      });
-      const result = await Promise.race([verdict, hung]);
-      if (result === "hung") {
+      const result = await within(
+        verdict,
+        limit,
+        this.#checksStopped.signal,
+      );
+      if (result === LATE) {
         this.#n.hcErrors++;
-        this.#log.warn("Pool {pool}: check of {obj} hung for {limit} ms", {
+        this.#log.warn("Pool {pool}: check of {obj} unanswered ({why})", {
+          why: this.#shutdown ? "shutdown" : `${limit} ms`,
           obj: this.#trace(slot.obj, slot.n),
-          limit,
         });
-        // a late rejection must not go unhandled
-        verdict.catch(() => {});
         return false;
       }
       return result === true;
@@ -1096,27 +1178,32 @@ export class Pool<T> implements AsyncDisposable {
         err,
       });
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   // ---- shutdown ----
 
+  // Every caller is rejected at once. Borrowed objects may come back within
+  // `grace`; then the rest is closed, and what is still in flight
+  // (creations, hooks, closers) has `closeTimeout` more to settle, after
+  // which creations are given up (their late objects are closed when they
+  // come) and shutdown resolves whatever hooks still do.
   async #doShutdown(grace: number): Promise<void> {
+    const start = performance.now();
     this.#log.info("Pool {pool}: shutting down", {});
     this.#clock.stop();
     clearTimeout(this.#hkTimer);
     this.#hkTimer = undefined;
     this.#backoff.stop();
+    this.#checksStopped.abort(); // no health or borrow check is waited for
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
       this.#refuse(w);
     }
+    for (const w of [...this.#handing]) this.#refuse(w);
     const idle = this.#idle;
     this.#idle = [];
-    const closing = idle.map((slot) => this.#close(slot, "shutdown"));
-    await this.#hkRunning;
-    if (grace > 0 && this.#lent.size > 0) await this.#drain(grace);
+    for (const slot of idle) void this.#close(slot, "shutdown");
+    await this.#waitUntil(() => this.#lent.size === 0, start + grace);
     if (this.#lent.size > 0) {
       this.#log.warn(
         "Pool {pool}: closing {n} objects still in use at shutdown",
@@ -1124,33 +1211,43 @@ export class Pool<T> implements AsyncDisposable {
       );
       for (const slot of this.#lent.slots()) {
         this.#unlend(slot);
-        closing.push(this.#close(slot, "shutdown"));
+        void this.#close(slot, "shutdown");
       }
     }
-    await Promise.all(closing);
-    // creations, hooks and closes still in flight end in #close
-    while (this.#nobjs > 0 || this.#ncreating > 0) {
-      await new Promise<void>((resolve) => this.#onDrain = resolve);
+    const settled = await this.#waitUntil(
+      () => this.#nobjs === 0 && this.#ncreating === 0,
+      start + grace + this.#cfg.closeTimeout,
+    );
+    this.#creationsStopped.abort();
+    if (!settled) {
+      this.#log.warn(
+        "Pool {pool}: shut down with {nobjs} objects still closing and {ncreating} creations given up",
+        { nobjs: this.#nobjs, ncreating: this.#ncreating },
+      );
     }
-    this.#onDrain = undefined;
     this.#log.info("Pool {pool}: shut down", {});
   }
 
-  // Waits up to `grace` ms for every lent object to come back.
-  async #drain(grace: number): Promise<void> {
+  // Waits until `done()` holds or the clock reaches `until` (on the
+  // performance.now() time line); whether `done()` held. Shutdown only:
+  // every change it waits for calls #onDrain.
+  async #waitUntil(done: () => boolean, until: number): Promise<boolean> {
+    if (done()) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, capDelay(grace));
+    const late = new Promise<boolean>((resolve) => {
+      if (until !== Infinity) {
+        const delay = Math.max(0, Math.ceil(until - performance.now()));
+        timer = setTimeout(() => resolve(true), capDelay(delay));
+      }
     });
     try {
-      while (this.#lent.size > 0) {
-        const changed = new Promise<void>((resolve) => {
-          this.#onDrain = resolve;
+      while (!done()) {
+        const changed = new Promise<boolean>((resolve) => {
+          this.#onDrain = () => resolve(false);
         });
-        if (await Promise.race([changed, deadline.then(() => "late")])) {
-          break;
-        }
+        if (await Promise.race([changed, late])) return done();
       }
+      return true;
     } finally {
       clearTimeout(timer);
       this.#onDrain = undefined;
@@ -1176,32 +1273,29 @@ export class Pool<T> implements AsyncDisposable {
 
   // ---- hooks ----
 
-  // Runs a hook; false when it threw, rejected, or (getter, retter) was
-  // still pending after hookTimeout. Never rejects.
+  // Runs a hook; false when it threw, rejected, or was still pending after
+  // its limit (getter, retter: hookTimeout; closer: closeTimeout, after
+  // which the object is given up on). Never rejects.
   async #runHook(
     name: "getter" | "retter" | "closer",
     obj: T,
     n: number,
   ): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const done = this.#cfg[name]!(obj);
       if (!isThenable(done)) return true;
-      if (name === "closer") {
-        await done;
-        return true;
+      const closing = name === "closer";
+      const limit = closing ? this.#cfg.closeTimeout : this.#cfg.hookTimeout;
+      if (await within(done, limit) !== LATE) return true;
+      if (closing) {
+        this.#n.ncloseTimeouts++;
+        this.#log.warn(
+          "Pool {pool}: closer of {obj} still pending after closeTimeout ({limit} ms): given up, its slot is freed",
+          { obj: this.#trace(obj, n), limit },
+        );
+        return false;
       }
-      const limit = this.#cfg.hookTimeout;
-      const hung = new Promise<"hung">((resolve) => {
-        timer = setTimeout(() => resolve("hung"), capDelay(limit));
-      });
-      const result = await Promise.race([done, hung]);
-      if (result === "hung") {
-        // a late rejection must not go unhandled
-        Promise.resolve(done).catch(() => {});
-        throw new Error(`still pending after hookTimeout (${limit} ms)`);
-      }
-      return true;
+      throw new Error(`still pending after hookTimeout (${limit} ms)`);
     } catch (err) {
       this.#n.hookErrors++;
       this.#log.error("Pool {pool}: {hook} failed on {obj}: {err}", {
@@ -1210,8 +1304,6 @@ export class Pool<T> implements AsyncDisposable {
         err,
       });
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -383,7 +383,7 @@ Deno.test("Pool.get() with timeout 0 never queues but may create", async () => {
   await assertRejects(
     () => pool.get({ timeout: 0 }),
     TimeoutError,
-    "as it is exhausted (maxSize 1) and 'timeout' is 0",
+    "as none is idle and no creation may start, and 'timeout' is 0 (never waits): all 1 objects are in use (maxSize 1)",
   );
   assertEquals(pool.nwaiting, 0);
   await pool.ret(created);
@@ -558,13 +558,14 @@ Deno.test("Pool TimeoutError carries the last creation error as cause", async ()
     },
     maxSize: 2,
     minSize: 0,
-    backoffBase: 1,
-    backoffMax: 2,
+    backoffBase: 1_000,
+    backoffMax: 1_000,
   });
   const held = await pool.get();
-  // the first failure goes to its own caller
+  // a failed creation fails the caller its object would have gone to
   await assertRejects(() => pool.get(), Error, "connection refused");
-  // while creations fail, callers wait for the backed-off attempts
+  // the next attempt is a back-off delay away: a caller that cannot wait
+  // that long times out, told why
   const error = await assertRejects(
     () => pool.get({ timeout: 20 }),
     TimeoutError,
@@ -692,34 +693,40 @@ Deno.test("Pool health checks close unhealthy, throwing and hung objects", async
 });
 
 Deno.test("Pool does not hand out an object while its health check runs", async () => {
-  const checking = Promise.withResolvers<void>();
-  const verdict = Promise.withResolvers<boolean>();
-  await using pool = new Pool({
-    fun: (n) => ({ n }),
-    minSize: 1,
-    maxSize: 1,
-    hkDelay: 5,
-    health: () => {
-      checking.resolve();
-      return verdict.promise;
-    },
-  });
-  await pool.fill();
-  let checked = false;
-  checking.promise.then(() => checked = true);
-  await waitFor(() => checked, "the health check to start");
-  assertEquals(pool.navail, 0);
-  let got = false;
-  const get = pool.get().then((o) => {
-    got = true;
-    return o;
-  });
-  await delay(1);
-  assertFalse(got);
-  verdict.resolve(true);
-  const obj = await get;
-  assertEquals(obj.n, 0);
-  await pool.ret(obj);
+  const clock = new FakeClock();
+  const restore = clock.install();
+  try {
+    const checking = Promise.withResolvers<void>();
+    const verdict = Promise.withResolvers<boolean>();
+    const pool = new Pool({
+      fun: (n) => ({ n }),
+      minSize: 1,
+      maxSize: 1,
+      hkDelay: 50,
+      health: () => {
+        checking.resolve();
+        return verdict.promise;
+      },
+    });
+    await pool.fill();
+    await clock.advance(50, nextTurn); // the first round starts its check
+    await checking.promise;
+    assertEquals(pool.navail, 0);
+    let got = false;
+    const get = pool.get().then((o) => {
+      got = true;
+      return o;
+    });
+    await clock.advance(49, nextTurn); // the check is still within hkDelay
+    assertFalse(got);
+    verdict.resolve(true);
+    const obj = await get;
+    assertEquals(obj.n, 0);
+    await pool.ret(obj);
+    await pool.shutdown();
+  } finally {
+    restore();
+  }
 });
 
 Deno.test("Pool runs health checks every healthFreq rounds", async () => {
