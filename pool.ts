@@ -218,8 +218,9 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /**
-   * Borrows an object: an available one, a new one if there is room, or
-   * the next one returned, in first-come, first-served order.
+   * Borrows an object: an available one, else whichever is ready first (a
+   * return, or a creation started while there is room), in first-come,
+   * first-served order.
    *
    * @param options `timeout` overrides the pool's; `signal` withdraws the
    * request.
@@ -229,7 +230,8 @@ export class Pool<T> implements AsyncDisposable {
    * @throws {TimeoutError} If no object came within the timeout; `cause` is
    * the last creation error, if any.
    * @throws {unknown} `signal.reason` if the signal aborts first; the error
-   * of `fun` or `opener` when the object created for this call fails.
+   * of `fun` or `opener` when a creation fails while this caller is the
+   * oldest waiting.
    *
    * @example Borrow and return
    * ```ts
@@ -558,14 +560,18 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /**
-   * Shuts the pool down: rejects every waiter with {@linkcode PoolError},
-   * stops housekeeping, closes available objects, waits up to `grace` ms
-   * for borrowed ones (closing each as it comes back), then closes the
-   * rest with a warning. Later calls return the same promise.
+   * Shuts the pool down: rejects every caller at once with
+   * {@linkcode PoolError} (queued, being checked, or waiting for a
+   * creation), stops housekeeping, closes available objects, waits up to
+   * `grace` ms for borrowed ones (closing each as it comes back), then
+   * closes the rest with a warning. Later calls return the same promise.
    *
    * @param options `grace`: how long to wait for borrowed objects.
    * @returns A promise that settles when every object is closed and no
-   * creation or hook is in flight; it never rejects.
+   * creation or hook is in flight, or at the latest `grace` +
+   * `closeTimeout` ms after the call, whatever the hooks do (a creation
+   * still pending then is given up: its object is closed when it comes);
+   * it never rejects.
    *
    * @example Shutting down with a grace period
    * ```ts
