@@ -41,8 +41,10 @@ ppp_pg_as() {
   fi
 }
 
+# From 25432 up: outside Linux's ephemeral range (32768-60999), so a restart
+# never finds its port taken by an outgoing connection.
 ppp_pg_free_port() {
-  local port=${1:-55432}
+  local port=${1:-25432}
   while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     port=$((port + 1))
   done
@@ -67,7 +69,7 @@ ppp_pg_start() {
   data=$(mktemp -d /tmp/ppp-pg.XXXXXX) || return 1
   chmod 700 "$data"
   [ -n "$PPP_PG_USER" ] && chown "$PPP_PG_USER" "$data"
-  port=$(ppp_pg_free_port 55432)
+  port=$(ppp_pg_free_port 25432)
   ppp_pg_as "$bindir/initdb" -D "$data" -U postgres --auth=trust \
     --no-sync -E UTF8 >"$data.initdb.log" 2>&1 || {
     cat "$data.initdb.log" >&2
