@@ -699,7 +699,11 @@ export class Pool<T> implements AsyncDisposable {
 
   // Why a caller found no object: what an operator should look at.
   #whyNone(): string {
-    if (this.#backoff.failures > 0) return "creating objects failed, see cause";
+    if (this.#backoff.failures > 0) {
+      return this.#lastCreateError instanceof TimeoutError
+        ? `creations are timing out (createTimeout ${this.#cfg.createTimeout} ms: a slow or unreachable server?), see cause`
+        : "creating objects failed, see cause";
+    }
     const nusing = this.#lent.size;
     if (nusing === 0 && this.#ncreating > 0) {
       return `${this.#ncreating} creations are pending and none finished in time (a slow or unreachable server?)`;
