@@ -19,6 +19,7 @@ import {
   checkObject,
   checkOptionalMillis,
   checkSignal,
+  show,
 } from "./_validate.ts";
 
 /**
@@ -44,6 +45,13 @@ export type LogLevel =
 export interface PoolOptions<T> {
   /** Creates a new object; called with 0, 1, 2… in call order. */
   fun: FunHook<T>;
+  /**
+   * The pool's name in logs, errors, `stats().name` and its metrics
+   * (attribute `db.client.connection.pool.name`).
+   *
+   * @default {"pool-<id>"}
+   */
+  name?: string;
   /**
    * Most objects that may exist at once, counting those being created;
    * `0` means no limit.
@@ -248,6 +256,7 @@ export interface ShutdownOptions {
 export const POOL_OPTIONS: ReadonlySet<string> = new Set(
   [
     "fun",
+    "name",
     "maxSize",
     "minSize",
     "timeout",
@@ -286,6 +295,8 @@ const SHUTDOWN_OPTIONS: ReadonlySet<string> = new Set(["grace"]);
 /** The settled configuration of a pool: every default applied, validated. */
 export interface PoolConfig<T> {
   readonly fun: FunHook<T>;
+  /** `undefined`: the pool names itself `pool-<id>`. */
+  readonly name: string | undefined;
   readonly maxSize: number;
   readonly minSize: number;
   /** `Infinity` waits forever. */
@@ -335,6 +346,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
   checkKnown(options, POOL_OPTIONS, "create pool");
   const {
     fun,
+    name,
     maxSize = 10,
     minSize = 1,
     timeout = 30_000,
@@ -366,6 +378,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
   } = options;
   const sizes = {
     fun: checkFunction("fun", fun, true) as FunHook<T>,
+    name: checkName(name),
     maxSize: checkInteger("maxSize", maxSize, 0),
     minSize: checkInteger("minSize", minSize, 0),
   };
@@ -514,4 +527,17 @@ export function resolveGraceOption(
 ): number {
   if (options !== undefined) checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
   return checkMillis("grace", options?.grace ?? 0, "shut down");
+}
+
+// A name shows in logs, errors and metrics: a non-empty string.
+function checkName(name: unknown): string | undefined {
+  if (name === undefined) return undefined;
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new TypeError(
+      `Cannot create pool as 'name' must be a non-empty string: current value is ${
+        show(name)
+      }`,
+    );
+  }
+  return name;
 }

@@ -22,6 +22,8 @@ export interface ObjectStats {
 export interface PoolStats {
   /** Pool number, unique in the isolate. */
   id: number;
+  /** The `name` option, by default `pool-<id>`. */
+  name: string;
   /** When the pool was constructed (ISO 8601). */
   started: string;
   /** The `minSize` option. */

@@ -187,7 +187,7 @@ export function checkSignal(value: unknown, action: string): void {
 
 // A short, safe description of any value for an error message: never a
 // function's source, never a throw on a Symbol.
-function show(value: unknown): string {
+export function show(value: unknown): string {
   if (typeof value === "function") {
     return `a function ${value.name || ""}`.trim();
   }

@@ -12,6 +12,7 @@ import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Signals } from "./_signals.ts";
 import { LATE, within } from "./_bounded.ts";
+import { type PoolGauges, PoolMetrics } from "./_metrics.ts";
 import { Clock } from "./_clock.ts";
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
 import {
@@ -114,6 +115,10 @@ let poolCount = 0;
  */
 export class Pool<T> implements AsyncDisposable {
   readonly #id: number;
+  readonly #name: string;
+  readonly #metrics: PoolMetrics;
+  // Whether an OpenTelemetry meter listens: the hot paths test only this.
+  readonly #live: boolean;
   readonly #started = new Date();
   readonly #t0 = performance.now();
   readonly #cfg: PoolConfig<T>;
@@ -178,9 +183,12 @@ export class Pool<T> implements AsyncDisposable {
       () => this.#replenish(false),
     );
     this.#id = poolCount++;
+    this.#name = this.#cfg.name ?? `pool-${this.#id}`;
     this.#log = new InstanceLog(["ppp", "pool"], this.#cfg.logLevel, {
-      pool: this.#id,
+      pool: this.#name,
     });
+    this.#metrics = new PoolMetrics(this.#name, () => this.#gauges());
+    this.#live = this.#metrics.live;
     this.#log.debug("Pool {pool} created: {options}", {
       options: {
         maxSize: this.#cfg.maxSize,
@@ -272,6 +280,7 @@ export class Pool<T> implements AsyncDisposable {
       if (now < slot.expires && !this.#needsCheck(slot, now)) {
         idle.pop();
         this.#lend(slot, now);
+        if (this.#live) this.#metrics.waited(0);
         return slot.obj;
       }
     }
@@ -300,6 +309,7 @@ export class Pool<T> implements AsyncDisposable {
       if (slot !== undefined) {
         if (!this.#needsPrep(slot, now)) {
           this.#lend(slot, now);
+          if (this.#live) this.#metrics.waited(0);
           return Promise.resolve(slot.obj);
         }
         const w = this.#newWaiter(now, timeout, signal);
@@ -314,7 +324,7 @@ export class Pool<T> implements AsyncDisposable {
         this.#startCreation(w);
         return w.promise;
       }
-      this.#n.ntimeouts++;
+      this.#timedOut();
       return Promise.reject(
         this.#noQueueError("none is idle and no creation may start"),
       );
@@ -329,10 +339,27 @@ export class Pool<T> implements AsyncDisposable {
     return w.promise;
   }
 
+  #timedOut(): void {
+    this.#n.ntimeouts++;
+    if (this.#live) this.#metrics.timedOut();
+  }
+
+  // What the metrics' gauges read when a reader collects.
+  #gauges(): PoolGauges {
+    const idle = this.#idle.length;
+    return {
+      idle,
+      used: this.#nobjs - idle,
+      pending: this.#waiters.size,
+      minSize: this.#cfg.minSize,
+      maxSize: this.#cfg.maxSize,
+    };
+  }
+
   // Why a caller with timeout 0 gets nothing.
   #noQueueError(what: string): TimeoutError {
     return new TimeoutError(
-      `Cannot get an object from pool ${this.#id} as ${what}, and 'timeout' is 0 (never waits): ${this.#whyNone()}`,
+      `Cannot get an object from pool "${this.#name}" as ${what}, and 'timeout' is 0 (never waits): ${this.#whyNone()}`,
       this.#backoff.failures > 0 ? { cause: this.#lastCreateError } : undefined,
     );
   }
@@ -371,6 +398,7 @@ export class Pool<T> implements AsyncDisposable {
     }
     const now = this.#clock.now();
     slot.lastRet = now;
+    if (this.#live) this.#metrics.used(now - slot.lastGet);
     if (
       this.#waiters.size > 0 && this.#cfg.retter === undefined &&
       this.#retireReason(slot, now) === undefined &&
@@ -389,6 +417,7 @@ export class Pool<T> implements AsyncDisposable {
 
   #discard(slot: Slot<T>): Promise<void> {
     this.#n.ndiscards++;
+    if (this.#live) this.#metrics.used(this.#clock.now() - slot.lastGet);
     this.#unlend(slot);
     return this.#close(slot, "discarded");
   }
@@ -517,6 +546,7 @@ export class Pool<T> implements AsyncDisposable {
     });
     return {
       id: this.#id,
+      name: this.#name,
       started: this.#started.toISOString(),
       minSize: cfg.minSize,
       maxSize: cfg.maxSize,
@@ -686,12 +716,12 @@ export class Pool<T> implements AsyncDisposable {
   #expire(w: Waiter<T>): void {
     if (w.settled) return;
     const timeout = w.deadline!.timeout;
-    this.#n.ntimeouts++;
+    this.#timedOut();
     this.#detach(w);
     const failing = this.#backoff.failures > 0;
     w.reject(
       new TimeoutError(
-        `Cannot get an object from pool ${this.#id} within ${timeout} ms: ${this.#whyNone()}`,
+        `Cannot get an object from pool "${this.#name}" within ${timeout} ms: ${this.#whyNone()}`,
         failing ? { cause: this.#lastCreateError } : undefined,
       ),
     );
@@ -741,6 +771,7 @@ export class Pool<T> implements AsyncDisposable {
 
   #serve(w: Waiter<T>, obj: T, now: number): void {
     this.#waits.record(now - w.since);
+    if (this.#live) this.#metrics.waited(now - w.since);
     this.#detach(w);
     w.resolve(obj);
   }
@@ -799,7 +830,7 @@ export class Pool<T> implements AsyncDisposable {
     if (slot !== undefined) this.#handOut(w, slot, now);
     else if (this.#canCreate()) this.#startCreation(w);
     else {
-      this.#n.ntimeouts++;
+      this.#timedOut();
       this.#detach(w);
       w.reject(this.#noQueueError("the object it took failed its check"));
     }
@@ -902,6 +933,7 @@ export class Pool<T> implements AsyncDisposable {
 
   async #create(owner: Waiter<T> | undefined): Promise<void> {
     const n = this.#funCalls++;
+    const start = performance.now();
     const made = this.#make(n);
     let result: T | typeof LATE;
     try {
@@ -923,11 +955,12 @@ export class Pool<T> implements AsyncDisposable {
       return this.#creationFailed(
         owner,
         new TimeoutError(
-          `Cannot create an object for pool ${this.#id} within createTimeout (${this.#cfg.createTimeout} ms): fun or opener is still pending (a slow or unreachable server?)`,
+          `Cannot create an object for pool "${this.#name}" within createTimeout (${this.#cfg.createTimeout} ms): fun or opener is still pending (a slow or unreachable server?)`,
         ),
       );
     }
     this.#creationDropped(owner);
+    if (this.#live) this.#metrics.created(performance.now() - start);
     this.#n.ncreated++;
     this.#nobjs++;
     this.#backoff.succeeded();
@@ -1235,6 +1268,7 @@ export class Pool<T> implements AsyncDisposable {
         { nobjs: this.#nobjs, ncreating: this.#ncreating },
       );
     }
+    this.#metrics.close();
     this.#log.info("Pool {pool}: shut down", {});
   }
 
@@ -1270,14 +1304,14 @@ export class Pool<T> implements AsyncDisposable {
     this.#detach(w);
     w.reject(
       new PoolError(
-        `Cannot get an object from pool ${this.#id} as it is shutting down`,
+        `Cannot get an object from pool "${this.#name}" as it is shutting down`,
       ),
     );
   }
 
   #shutdownError(): PoolError {
     return new PoolError(
-      `Cannot get an object from pool ${this.#id} as it is shut down: create a new pool`,
+      `Cannot get an object from pool "${this.#name}" as it is shut down: create a new pool`,
     );
   }
 

@@ -229,13 +229,22 @@ Deno.test("Pool without a tracer names objects by class and creation number", as
 
 // ---- logging ----
 
-Deno.test("Pool logs under the LogTape category ppp.pool, with the pool id", async () => {
+Deno.test("Pool logs under the LogTape category ppp.pool, with the pool's name", async () => {
   await withLogs(async (records) => {
     await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+    await using named = new Pool({ fun: () => ({}), minSize: 0, name: "db" });
     await pool.ret({});
-    const warning = records.find((r) => r.level === "warning")!;
-    assertEquals(warning.category, ["ppp", "pool"]);
-    assertEquals(warning.properties.pool, pool.stats().id);
+    await named.ret({});
+    const warnings = records.filter((r) => r.level === "warning");
+    assertEquals(warnings.map((r) => r.category), [
+      ["ppp", "pool"],
+      ["ppp", "pool"],
+    ]);
+    assertEquals(
+      warnings.map((r) => r.properties.pool),
+      [`pool-${pool.stats().id}`, "db"],
+    );
+    assertEquals(named.stats().name, "db");
   });
 });
 
@@ -273,7 +282,7 @@ Deno.test("Pool logLevel filters that pool only", async () => {
     const warners = records.filter((r) => r.level === "warning").map((r) =>
       r.properties.pool
     );
-    assertEquals(warners, [chatty.stats().id]);
+    assertEquals(warners, [chatty.stats().name]);
   });
 });
 

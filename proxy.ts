@@ -144,7 +144,8 @@ export interface ProxyOptions<T, S extends string = "set">
   setName?: S;
   /**
    * The proxy's name in error messages and logs, such as the variable
-   * holding it.
+   * holding it; also its pool's name (logs, `stats().name`, metrics)
+   * unless the pool options give one.
    *
    * @default {"proxy"}
    */
@@ -317,6 +318,7 @@ let proxyCount = 0;
 class ProxyCore<T> {
   readonly id: number = proxyCount++;
   readonly #name: string;
+  readonly #ownName: string | undefined; // as given, for the pool
   readonly #setName: string;
   readonly #log: InstanceLog;
   #gen = 0;
@@ -409,6 +411,7 @@ class ProxyCore<T> {
       this.controls.set(this.#set2, setFun);
     }
     this.#name = name ?? "proxy";
+    this.#ownName = name;
     this.#log = new InstanceLog(["ppp", "proxy"], logLevel, {
       proxy: this.#name,
       id: this.id,
@@ -454,9 +457,10 @@ class ProxyCore<T> {
     };
   }
 
+  // The pool is named after the proxy unless its options name it.
   #makePool(fun: FunHook<T>, options: ProxyPoolOptions<T>): Pool<T> {
-    const { maxSize, minSize = 0, ...rest } = options;
-    return new Pool<T>({ ...rest, fun, maxSize: maxSize ?? 10, minSize });
+    const { maxSize, minSize = 0, name = this.#ownName, ...rest } = options;
+    return new Pool<T>({ ...rest, name, fun, maxSize: maxSize ?? 10, minSize });
   }
 
   set(options: ProxySetOptions<T>, action = "set proxy"): void {
