@@ -252,6 +252,14 @@ export interface ShutdownOptions {
   grace?: number;
 }
 
+/** Options of {@linkcode Pool.prototype.resize}: either or both sizes. */
+export interface ResizeOptions {
+  /** The new `minSize`. */
+  minSize?: number;
+  /** The new `maxSize` (`0`: no limit). */
+  maxSize?: number;
+}
+
 /** The names of {@linkcode PoolOptions}. */
 export const POOL_OPTIONS: ReadonlySet<string> = new Set(
   [
@@ -291,14 +299,16 @@ export const POOL_OPTIONS: ReadonlySet<string> = new Set(
 const GET_OPTIONS: ReadonlySet<string> = new Set(["timeout", "signal"]);
 const RET_OPTIONS: ReadonlySet<string> = new Set(["discard"]);
 const SHUTDOWN_OPTIONS: ReadonlySet<string> = new Set(["grace"]);
+const RESIZE_OPTIONS: ReadonlySet<string> = new Set(["minSize", "maxSize"]);
 
 /** The settled configuration of a pool: every default applied, validated. */
 export interface PoolConfig<T> {
   readonly fun: FunHook<T>;
   /** `undefined`: the pool names itself `pool-<id>`. */
   readonly name: string | undefined;
-  readonly maxSize: number;
-  readonly minSize: number;
+  /** Changed by `resize()`, as is `minSize`. */
+  maxSize: number;
+  minSize: number;
   /** `Infinity` waits forever. */
   readonly timeout: number;
   readonly maxUse: number;
@@ -527,6 +537,33 @@ export function resolveGraceOption(
 ): number {
   if (options !== undefined) checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
   return checkMillis("grace", options?.grace ?? 0, "shut down");
+}
+
+/**
+ * Validates the options of `resize()` against the current sizes; returns
+ * the new sizes.
+ */
+export function resolveResizeOptions(
+  options: ResizeOptions,
+  current: { minSize: number; maxSize: number },
+): { minSize: number; maxSize: number } {
+  const action = "resize pool";
+  checkObject(options, action);
+  checkKnown(options, RESIZE_OPTIONS, action);
+  const {
+    minSize = current.minSize,
+    maxSize = current.maxSize,
+  } = options;
+  const sizes = {
+    minSize: checkInteger("minSize", minSize, 0, action),
+    maxSize: checkInteger("maxSize", maxSize, 0, action),
+  };
+  if (sizes.maxSize > 0 && sizes.minSize > sizes.maxSize) {
+    throw new RangeError(
+      `Cannot ${action} as 'minSize' must not exceed 'maxSize' (${sizes.maxSize}): current value is ${sizes.minSize}`,
+    );
+  }
+  return sizes;
 }
 
 // A name shows in logs, errors and metrics: a non-empty string.

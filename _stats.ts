@@ -86,6 +86,8 @@ export interface PoolStats {
   nwornout: number;
   /** Objects closed after `maxLifetime`. */
   nexpired: number;
+  /** Objects closed because `resize()` lowered `maxSize`. */
+  nshrunk: number;
   /** Housekeeping borrows (health checks). */
   nborrows: number;
   /** Housekeeping returns (health checks passed). */
@@ -155,6 +157,8 @@ export class Counters {
   nwornout = 0;
   /** Objects closed after maxLifetime. */
   nexpired = 0;
+  /** Objects closed because resize() lowered maxSize. */
+  nshrunk = 0;
   /** Housekeeping borrows (health checks). */
   nborrows = 0;
   /** Housekeeping returns (health checks passed). */

@@ -34,6 +34,7 @@ export {
   Pool,
   type PoolOptions,
   type PoolStats,
+  type ResizeOptions,
   type RetOptions,
   type ShutdownOptions,
 } from "./pool.ts";

@@ -19,9 +19,11 @@ import {
   type GetOptions,
   type PoolConfig,
   type PoolOptions,
+  type ResizeOptions,
   resolveGetTimeout,
   resolveGraceOption,
   resolvePoolOptions,
+  resolveResizeOptions,
   resolveRetOptions,
   type RetOptions,
   type ShutdownOptions,
@@ -43,6 +45,7 @@ export type {
   GetOptions,
   LogLevel,
   PoolOptions,
+  ResizeOptions,
   RetOptions,
   ShutdownOptions,
 } from "./_options.ts";
@@ -75,7 +78,7 @@ let poolCount = 0;
 //   is to run or decide in between; otherwise unlends it, runs retter, and
 //   #recycle()s it.
 // - #recycle(): an object ready for use goes back to the bag: closed if it
-//   must retire (#retireReason: worn out, shutdown, expired), else handed
+//   must retire (#retireReason: worn out, shrunk, shutdown, expired), else handed
 //   out to the oldest waiter, else pushed on #idle.
 // - After an object leaves (#close → #removed), #serveQueue() serves
 //   waiters from #idle and #replenish() starts the creations still needed
@@ -134,7 +137,8 @@ export class Pool<T> implements AsyncDisposable {
   readonly #waiters = new WaiterQueue<T>();
   readonly #deadlines: Deadlines<Waiter<T>>;
   readonly #signals: Signals<Waiter<T>>;
-  #nobjs = 0; // objects alive: idle, lent or busy
+  #nobjs = 0; // objects alive: idle, lent or busy (closing included)
+  #nclosing = 0; // of which being closed
   #ncreating = 0; // creations in flight
   #nowned = 0; // of which for a caller with timeout 0
   #funCalls = 0;
@@ -517,6 +521,63 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   /**
+   * Changes `minSize` and `maxSize` while the pool runs. Growing serves
+   * waiters at once and creates up to the new `minSize`; shrinking closes
+   * idle objects beyond the new `maxSize` (least recently used first), and
+   * borrowed ones as they come back: objects in use are never taken.
+   *
+   * @param options The new `minSize`, `maxSize`, or both; validated as by
+   * the constructor.
+   * @returns A promise that settles once the idle objects beyond the new
+   * `maxSize` are closed; it never rejects.
+   * @throws {TypeError} An unknown option, or a size that is not a number.
+   * @throws {RangeError} A size out of range, or `minSize > maxSize`.
+   * @throws {PoolError} If the pool is shut down.
+   *
+   * @example Growing for a busy hour
+   * ```ts
+   * import { Pool } from "@ppp/proxy-pattern-pool";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using pool = new Pool({ fun: () => ({}), maxSize: 2 });
+   * await pool.resize({ maxSize: 20, minSize: 5 });
+   * await pool.fill();
+   * assertEquals(pool.stats().maxSize, 20);
+   * assertEquals(pool.nobjs, 5);
+   * ```
+   */
+  resize(options: ResizeOptions): Promise<void> {
+    const sizes = resolveResizeOptions(options, this.#cfg);
+    if (this.#shutdown) {
+      throw new PoolError(
+        `Cannot resize pool "${this.#name}" as it is shut down`,
+      );
+    }
+    this.#cfg.minSize = sizes.minSize;
+    this.#cfg.maxSize = sizes.maxSize;
+    this.#log.info("Pool {pool}: resized to {sizes}", { sizes });
+    const closing: Promise<void>[] = [];
+    // the least recently used idle objects sit at the bottom of the stack
+    while (this.#excess() > 0 && this.#idle.length > 0) {
+      const slot = this.#idle.shift()!;
+      slot.moveTo(BUSY);
+      this.#n.nshrunk++;
+      closing.push(this.#close(slot, "shrunk"));
+    }
+    this.#serveQueue();
+    return Promise.all(closing).then(() => {});
+  }
+
+  // Objects (and creations) beyond maxSize, after a resize that shrank it;
+  // those already closing do not count: they are on their way out.
+  #excess(): number {
+    const maxSize = this.#cfg.maxSize;
+    return maxSize === 0
+      ? 0
+      : this.#nobjs - this.#nclosing + this.#ncreating - maxSize;
+  }
+
+  /**
    * A JSON-compatible snapshot of the configuration, the state and the
    * counters; an unset value is `null`.
    *
@@ -852,6 +913,7 @@ export class Pool<T> implements AsyncDisposable {
   #retireReason(slot: Slot<T>, now: number): string | undefined {
     const maxUse = this.#cfg.maxUse;
     if (maxUse > 0 && slot.uses >= maxUse) return "worn out";
+    if (this.#excess() > 0) return "shrunk";
     if (this.#shutdown) return "shutdown";
     if (now >= slot.expires) return "expired";
     return undefined;
@@ -864,6 +926,7 @@ export class Pool<T> implements AsyncDisposable {
     const why = this.#retireReason(slot, now);
     if (why !== undefined) {
       if (why === "worn out") this.#n.nwornout++;
+      else if (why === "shrunk") this.#n.nshrunk++;
       else if (why === "expired") this.#n.nexpired++;
       return this.#close(slot, why);
     }
@@ -1061,6 +1124,7 @@ export class Pool<T> implements AsyncDisposable {
       obj: this.#trace(slot.obj, slot.n),
       why,
     });
+    this.#nclosing++;
     if (this.#cfg.closer === undefined) {
       this.#removed();
       return RESOLVED;
@@ -1071,6 +1135,7 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   #removed(): void {
+    this.#nclosing--;
     this.#nobjs--;
     if (this.#shutdown) this.#onDrain?.();
     else this.#serveQueue();
