@@ -6,6 +6,13 @@
 // DEMO_REQUESTS (3000), DEMO_CONCURRENCY (100), DEMO_POOL (8) and, for
 // SQLite, DEMO_LATENCY (1 ms per query, standing in for a server's
 // round-trip so that requests overlap; 0 turns it off) tune it.
+//
+// The pool is sampled every 10 ms during the run; the demo ends with its
+// stats and a chart of connections in use, callers waiting and the wait
+// p99 over the run. With OTEL_DENO=true the pool (named "db") exports its
+// OpenTelemetry metrics; its gauges are read only at an export, so set
+// OTEL_METRIC_EXPORT_INTERVAL (say 1000): the demo then stays up one more
+// interval before it shuts the pool down.
 import { db, dropTable, usePostgres, useSqlite } from "./db.ts";
 import { startServer } from "./serve.ts";
 
@@ -112,6 +119,130 @@ export async function drive(
   };
 }
 
+/** The pool as the demo saw it at one moment. */
+export interface PoolSample {
+  /** Milliseconds since sampling started. */
+  t: number;
+  /** Objects lent. */
+  nusing: number;
+  /** Callers queued for one. */
+  nwaiting: number;
+  /** 99th percentile (ms) of the pool's recent waits; `null` before any. */
+  waitP99: number | null;
+}
+
+/**
+ * Calls `read` now and every `every` ms, until `stop()`, which takes a last
+ * sample and returns them all.
+ */
+export function samplePool(
+  read: () => Omit<PoolSample, "t">,
+  every = 10,
+): { stop(): PoolSample[] } {
+  const samples: PoolSample[] = [];
+  const t0 = performance.now();
+  const take = () => samples.push({ t: performance.now() - t0, ...read() });
+  take();
+  const timer = setInterval(take, every);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+}
+
+/** Eighths of a cell, blank for zero. */
+const BLOCKS = " ▁▂▃▄▅▆▇█";
+
+/**
+ * One row of `width` cells: the time from the first point to the last cut
+ * in `width` equal slices, each cell the peak of its slice (a slice with no
+ * point repeats the cell before), drawn from 0 (blank) to `top` (█).
+ */
+export function sparkline(
+  points: readonly { t: number; v: number }[],
+  width: number,
+  top: number,
+): string {
+  if (points.length === 0) return " ".repeat(width);
+  const t0 = points[0].t;
+  const span = points[points.length - 1].t - t0;
+  const peaks: (number | undefined)[] = Array(width).fill(undefined);
+  for (const { t, v } of points) {
+    const i = span > 0
+      ? Math.min(width - 1, Math.floor((t - t0) / span * width))
+      : 0;
+    peaks[i] = Math.max(peaks[i] ?? 0, v);
+  }
+  let held = 0;
+  return peaks.map((peak) => {
+    held = peak ?? held;
+    if (held <= 0 || top <= 0) return BLOCKS[0];
+    // any value above zero shows, however small
+    return BLOCKS[Math.max(1, Math.min(8, Math.round(held / top * 8)))];
+  }).join("");
+}
+
+/** Options of {@linkcode poolChart}. */
+export interface ChartOptions {
+  /** The pool's limit: the top of the in-use row. */
+  maxSize: number;
+  /** Columns of the whole chart (60 to 80 reads well). */
+  columns?: number;
+}
+
+/**
+ * The run at a glance: one labelled row each for objects in use, callers
+ * waiting and the wait p99, over time, with each row's min and max.
+ */
+export function poolChart(
+  samples: readonly PoolSample[],
+  { maxSize, columns = 78 }: ChartOptions,
+): string[] {
+  const count = (v: number) => String(v);
+  const millis = (v: number) => `${v.toFixed(1)} ms`;
+  const rows = [
+    { label: "in use", values: samples.map((s) => s.nusing), show: count },
+    { label: "waiting", values: samples.map((s) => s.nwaiting), show: count },
+    {
+      label: "wait p99",
+      values: samples.map((s) => s.waitP99 ?? 0),
+      show: millis,
+    },
+  ].map((row) => {
+    const min = row.values.length ? Math.min(...row.values) : 0;
+    const max = row.values.length ? Math.max(...row.values) : 0;
+    return { ...row, max, range: `min ${row.show(min)}  max ${row.show(max)}` };
+  });
+  const label = Math.max(...rows.map((r) => r.label.length));
+  const range = Math.max(...rows.map((r) => r.range.length));
+  // "  label ▕cells▏ range"
+  const width = Math.max(20, columns - (2 + label + 2 + 2 + range));
+  const seconds = samples.length ? samples[samples.length - 1].t / 1_000 : 0;
+  const slice = samples.length ? seconds * 1_000 / width : 0;
+  const lines = [
+    `Pool over the run (${seconds.toFixed(2)} s; a cell is the peak of ${
+      slice.toFixed(0)
+    } ms)`,
+  ];
+  for (const [i, row] of rows.entries()) {
+    const top = i === 0 ? Math.max(maxSize, row.max) : row.max;
+    const cells = sparkline(
+      samples.map((s, j) => ({ t: s.t, v: row.values[j] })),
+      width,
+      top,
+    );
+    lines.push(`  ${row.label.padEnd(label)} ▕${cells}▏ ${row.range}`);
+  }
+  const end = `${seconds.toFixed(2)} s`;
+  lines.push(
+    `${" ".repeat(2 + label + 2)}0 s${end.padStart(width - 3)}`,
+  );
+  return lines;
+}
+
 function ms(value: number | null): string {
   return value === null ? "-" : `${value.toFixed(2)} ms`;
 }
@@ -122,6 +253,28 @@ function envInt(name: string, fallback: number): number {
     throw new RangeError(`${name} must be a positive integer: got ${value}`);
   }
   return value;
+}
+
+/**
+ * Under OTEL_DENO=true, keeps the pool open for one metrics export: its
+ * gauges are read at an export, and none is made at exit.
+ */
+async function awaitExport(name: string): Promise<void> {
+  const otel = Deno.env.get("OTEL_DENO");
+  if (otel !== "true" && otel !== "1") return;
+  const interval = Number(
+    Deno.env.get("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000,
+  );
+  if (!(interval > 0 && interval <= 10_000)) {
+    console.log(
+      `OpenTelemetry: pool "${name}"'s gauges are exported every OTEL_METRIC_EXPORT_INTERVAL ms (60000 by default), too rarely for this run; set it to 1000 to see them`,
+    );
+    return;
+  }
+  console.log(
+    `OpenTelemetry: keeping pool "${name}" open ${interval} ms for one metrics export`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, interval + 100));
 }
 
 async function main(): Promise<number> {
@@ -181,11 +334,18 @@ async function main(): Promise<number> {
         console.log(line);
       }
     };
+    const pool = db._pool;
+    if (pool === undefined) throw new Error("the demo's proxy has no pool");
+    const sampler = samplePool(() => {
+      const { nusing, nwaiting, waitP99 } = pool.stats();
+      return { nusing, nwaiting, waitP99 };
+    });
     const result = await drive(base, {
       requests,
       concurrency,
       onProgress: progress,
     });
+    const samples = sampler.stop();
     await server.shutdown();
     server = undefined;
 
@@ -221,6 +381,11 @@ async function main(): Promise<number> {
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log("\nPool statistics");
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+    console.log();
+    for (const line of poolChart(samples, { maxSize: s.maxSize })) {
+      console.log(line);
+    }
+    await awaitExport(s.name);
     return result.failed === 0 && s.nusing === 0 ? 0 : 1;
   } finally {
     await server?.shutdown();
