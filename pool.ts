@@ -791,9 +791,14 @@ export class Pool<T> implements AsyncDisposable {
   // Why a caller found no object: what an operator should look at.
   #whyNone(): string {
     if (this.#backoff.failures > 0) {
-      return this.#lastCreateError instanceof TimeoutError
-        ? `creations are timing out (createTimeout ${this.#cfg.createTimeout} ms: a slow or unreachable server?), see cause`
-        : "creating objects failed, see cause";
+      const last = this.#lastCreateError;
+      if (last instanceof TimeoutError) {
+        return `creations are timing out (createTimeout ${this.#cfg.createTimeout} ms: a slow or unreachable server?), see cause`;
+      }
+      if (last instanceof CheckFailure) {
+        return "new objects are failing their check (a server that accepts connections but cannot serve?), see cause";
+      }
+      return "creating objects failed, see cause";
     }
     const nusing = this.#lent.size;
     if (nusing === 0 && this.#ncreating > 0) {
@@ -802,7 +807,10 @@ export class Pool<T> implements AsyncDisposable {
     if (nusing === 0) {
       return "no object is in use but none was ready (objects failing their check, or closing)";
     }
-    return `all ${nusing} objects are in use (maxSize ${this.#cfg.maxSize}), return them sooner or raise maxSize`;
+    const creating = this.#ncreating > 0
+      ? ` and ${this.#ncreating} creations are pending`
+      : "";
+    return `all ${nusing} objects are in use (maxSize ${this.#cfg.maxSize})${creating}, return them sooner or raise maxSize`;
   }
 
   // Marks a waiter settled, takes it out of the queue and drops its deadline
@@ -868,8 +876,13 @@ export class Pool<T> implements AsyncDisposable {
     }
     this.#n.badChecks++;
     // an object never handed out that fails its check is a failed
-    // creation: back off, else close-create-check would spin
-    if (slot.uses === 0) this.#backoff.failed();
+    // creation: back off, else close-create-check would spin; and say so
+    if (slot.uses === 0) {
+      this.#lastCreateError = new CheckFailure(
+        `a new object (${this.#trace(slot.obj, slot.n)}) failed its check`,
+      );
+      this.#backoff.failed();
+    }
     this.#log.warn("Pool {pool}: {obj} failed its check on borrow", {
       obj: this.#trace(slot.obj, slot.n),
     });
@@ -1440,6 +1453,11 @@ export class Pool<T> implements AsyncDisposable {
       return { error: errorMessage(err) };
     }
   }
+}
+
+/** Why the last new object was refused: it failed its check. */
+class CheckFailure extends Error {
+  override name = "CheckFailure";
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
