@@ -14,6 +14,9 @@
 
 /**
  * Creates a new object. `n` is unique per call: 0, 1, 2… in call order.
+ * `signal` aborts when the pool gives the creation up (past
+ * `createTimeout`, or at shutdown): a connect still pending then should
+ * stop, as nobody will use what it brings (the pool closes it anyway).
  *
  * @typeParam T The type of the pooled objects.
  *
@@ -23,8 +26,41 @@
  *
  * const fun: FunHook<{ id: number }> = (n) => ({ id: n });
  * ```
+ *
+ * @example A connect that stops when the pool gives it up
+ * ```ts
+ * import type { FunHook } from "@ppp/proxy-pattern-pool";
+ *
+ * const fun: FunHook<WebSocket> = (_n, { signal }) =>
+ *   new Promise((resolve, reject) => {
+ *     const ws = new WebSocket("wss://example.com/feed");
+ *     signal.addEventListener("abort", () => ws.close(), { once: true });
+ *     ws.onopen = () => resolve(ws);
+ *     ws.onerror = () => reject(new Error("cannot connect"));
+ *   });
+ * ```
  */
-export type FunHook<T> = (n: number) => T | Promise<T>;
+export type FunHook<T> = (
+  n: number,
+  context: FunContext,
+) => T | Promise<T>;
+
+/**
+ * What a {@linkcode FunHook} is given besides its number.
+ *
+ * @example Giving up a connect
+ * ```ts
+ * import type { FunContext } from "@ppp/proxy-pattern-pool";
+ *
+ * function stopWhenGivenUp({ signal }: FunContext, socket: { close(): void }) {
+ *   signal.addEventListener("abort", () => socket.close(), { once: true });
+ * }
+ * ```
+ */
+export interface FunContext {
+  /** Aborts when the pool gives this creation up. */
+  readonly signal: AbortSignal;
+}
 
 /**
  * Runs on an object at a point of its life (`opener`, `getter`, `retter`,

@@ -20,6 +20,7 @@
  */
 export { PoolError, PPPError, ProxyError, TimeoutError } from "./errors.ts";
 export type {
+  FunContext,
   FunHook,
   HealthHook,
   PoolHook,

@@ -798,7 +798,7 @@ export class Pool<T> implements AsyncDisposable {
       if (last instanceof CheckFailure) {
         return "new objects are failing their check (a server that accepts connections but cannot serve?), see cause";
       }
-      return "creating objects failed, see cause";
+      return `creating objects failed (last: ${errorMessage(last)}), see cause`;
     }
     const nusing = this.#lent.size;
     if (nusing === 0 && this.#ncreating > 0) {
@@ -1010,7 +1010,8 @@ export class Pool<T> implements AsyncDisposable {
   async #create(owner: Waiter<T> | undefined): Promise<void> {
     const n = this.#funCalls++;
     const start = performance.now();
-    const made = this.#make(n);
+    const givenUp = new AbortController();
+    const made = this.#make(n, givenUp.signal);
     let result: T | typeof LATE;
     try {
       result = await within(
@@ -1024,6 +1025,11 @@ export class Pool<T> implements AsyncDisposable {
     if (result === LATE) {
       // fun or opener may still bring an object: it is closed, never lent
       made.then((obj) => this.#closeLate(obj, n), () => {});
+      givenUp.abort(
+        new TimeoutError(
+          `Pool "${this.#name}" gave up this creation (createTimeout or shutdown)`,
+        ),
+      );
       if (this.#creationsStopped.signal.aborted) {
         return this.#creationDropped(owner);
       }
@@ -1054,8 +1060,8 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   // fun, then opener; an object whose opener fails is closed.
-  async #make(n: number): Promise<T> {
-    const obj = await this.#cfg.fun(n);
+  async #make(n: number, signal: AbortSignal): Promise<T> {
+    const obj = await this.#cfg.fun(n, { signal });
     if (this.#cfg.opener !== undefined) {
       try {
         await this.#cfg.opener(obj);

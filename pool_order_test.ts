@@ -576,7 +576,7 @@ Deno.test("Pool TimeoutError says creations are failing, with the last creation 
     const refusal = rejection(now, TimeoutError);
     assertWhy(
       refusal,
-      `as none is idle and no creation may start, and 'timeout' is 0 (never waits): creating objects failed, see cause`,
+      `as none is idle and no creation may start, and 'timeout' is 0 (never waits): creating objects failed (last: connection refused (attempt 1)), see cause`,
     );
     assertStrictEquals(refusal.cause, errors[1]);
     const waiter = track(pool.get({ timeout: 20 }));
@@ -585,7 +585,7 @@ Deno.test("Pool TimeoutError says creations are failing, with the last creation 
     const error = rejection(waiter, TimeoutError);
     assertWhy(
       error,
-      `within 20 ms: creating objects failed, see cause`,
+      `within 20 ms: creating objects failed (last: connection refused (attempt 1)), see cause`,
     );
     assertStrictEquals(error.cause, errors[1]); // the last, not the first
     assertEquals(pool.stats().ntimeouts, 2);

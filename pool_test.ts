@@ -569,7 +569,7 @@ Deno.test("Pool TimeoutError carries the last creation error as cause", async ()
   const error = await assertRejects(
     () => pool.get({ timeout: 20 }),
     TimeoutError,
-    "creating objects failed, see cause",
+    "creating objects failed (last: connection refused), see cause",
   );
   assertStrictEquals(error.cause, refused);
   await pool.ret(held);

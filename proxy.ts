@@ -41,6 +41,7 @@ const PROXY_OPTIONS: ReadonlySet<string> = new Set([
 const GET_OPTIONS: ReadonlySet<string> = new Set(["timeout", "signal"]);
 
 const JSProxy = globalThis.Proxy;
+const NEVER: AbortSignal = new AbortController().signal;
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
@@ -696,8 +697,9 @@ class ProxyCore<T> {
     return binding;
   }
 
+  // Without a pool nothing gives a creation up: its signal never aborts.
   #callFun(): unknown {
-    return (this.#fun as FunHook<T>)(this.#calls++);
+    return (this.#fun as FunHook<T>)(this.#calls++, { signal: NEVER });
   }
 
   /** The binding of this proxy in `frame`, dropping a stale one. */

@@ -35,6 +35,16 @@ export interface DbPoolOptions {
   timeout?: number;
 }
 
+/** Options of {@linkcode postgresOptions} and {@linkcode usePostgres}. */
+export interface PostgresOptions extends DbPoolOptions {
+  /**
+   * How long a connect may take before pg gives up (its
+   * `connectionTimeoutMillis`), in milliseconds; keep it below the pool's
+   * `createTimeout` (10 000).
+   */
+  connectTimeout?: number;
+}
+
 /** Options of {@linkcode useSqlite}. */
 export interface SqliteOptions extends DbPoolOptions {
   /**
@@ -125,14 +135,20 @@ export function useSqlite(
  */
 export function postgresOptions(
   url: string,
-  { maxSize, timeout }: DbPoolOptions,
+  { maxSize, timeout, connectTimeout = 5_000 }: PostgresOptions,
 ): ProxySetOptions<Db> {
   // Every object of this pool is a PostgresDb made by `fun` below.
   const clientOf = (conn: Db) => (conn as PostgresDb).client;
   const broken = new WeakSet<pg.Client>();
   return {
     fun: async () => {
-      const client = new pg.Client({ connectionString: url });
+      // A host that never answers: pg gives up after connectTimeout and
+      // closes its socket, before the pool's createTimeout (10 s) would
+      // give the creation up with the socket still open.
+      const client = new pg.Client({
+        connectionString: url,
+        connectionTimeoutMillis: connectTimeout,
+      });
       // A connection that dies while idle emits "error"; without a
       // listener the process would crash. Mark the client: its return
       // closes it.
@@ -168,7 +184,7 @@ export function postgresOptions(
  */
 export async function usePostgres(
   url: string,
-  options: DbPoolOptions,
+  options: PostgresOptions,
 ): Promise<void> {
   db.set(postgresOptions(url, options));
   await db._obj((conn) =>
