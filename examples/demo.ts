@@ -201,45 +201,55 @@ export function poolChart(
   samples: readonly PoolSample[],
   { maxSize, columns = 78 }: ChartOptions,
 ): string[] {
-  const count = (v: number) => String(v);
-  const millis = (v: number) => `${v.toFixed(1)} ms`;
   const rows = [
-    { label: "in use", values: samples.map((s) => s.nusing), show: count },
-    { label: "waiting", values: samples.map((s) => s.nwaiting), show: count },
+    { label: "in use", values: samples.map((s) => s.nusing), digits: 0 },
+    { label: "waiting", values: samples.map((s) => s.nwaiting), digits: 0 },
     {
       label: "wait p99",
       values: samples.map((s) => s.waitP99 ?? 0),
-      show: millis,
+      digits: 1,
+      unit: " ms",
     },
-  ].map((row) => {
-    const min = row.values.length ? Math.min(...row.values) : 0;
-    const max = row.values.length ? Math.max(...row.values) : 0;
-    return { ...row, max, range: `min ${row.show(min)}  max ${row.show(max)}` };
-  });
+  ].map((row) => ({
+    ...row,
+    min: row.values.length ? Math.min(...row.values) : 0,
+    max: row.values.length ? Math.max(...row.values) : 0,
+  }));
   const label = Math.max(...rows.map((r) => r.label.length));
-  const range = Math.max(...rows.map((r) => r.range.length));
-  // "  label ▕cells▏ range"
-  const width = Math.max(20, columns - (2 + label + 2 + 2 + range));
+  const num = (v: number, digits: number) => v.toFixed(digits);
+  const minWidth = Math.max(3, ...rows.map((r) => num(r.min, r.digits).length));
+  const maxWidth = Math.max(3, ...rows.map((r) => num(r.max, r.digits).length));
+  const unit = Math.max(...rows.map((r) => r.unit?.length ?? 0));
+  // "  label ▕cells▏ min  max unit"
+  const width = Math.max(
+    20,
+    columns - (2 + label + 2 + 1 + 1 + minWidth + 2 + maxWidth + unit),
+  );
   const seconds = samples.length ? samples[samples.length - 1].t / 1_000 : 0;
-  const slice = samples.length ? seconds * 1_000 / width : 0;
+  const end = `${seconds.toFixed(2)} s`;
+  const head = `The pool over the run (a cell: the peak of ${
+    (seconds * 1_000 / width).toFixed(0)
+  } ms)`;
   const lines = [
-    `Pool over the run (${seconds.toFixed(2)} s; a cell is the peak of ${
-      slice.toFixed(0)
-    } ms)`,
+    `${head.padEnd(2 + label + 2 + width + 1)} ${"min".padStart(minWidth)}  ${
+      "max".padStart(maxWidth)
+    }`,
   ];
   for (const [i, row] of rows.entries()) {
+    // in use: from 0 to the pool's limit
     const top = i === 0 ? Math.max(maxSize, row.max) : row.max;
     const cells = sparkline(
       samples.map((s, j) => ({ t: s.t, v: row.values[j] })),
       width,
       top,
     );
-    lines.push(`  ${row.label.padEnd(label)} ▕${cells}▏ ${row.range}`);
+    lines.push(
+      `  ${row.label.padEnd(label)} ▕${cells}▏ ${
+        num(row.min, row.digits).padStart(minWidth)
+      }  ${num(row.max, row.digits).padStart(maxWidth)}${row.unit ?? ""}`,
+    );
   }
-  const end = `${seconds.toFixed(2)} s`;
-  lines.push(
-    `${" ".repeat(2 + label + 2)}0 s${end.padStart(width - 3)}`,
-  );
+  lines.push(`${" ".repeat(2 + label + 2)}0 s${end.padStart(width - 3)}`);
   return lines;
 }
 
@@ -262,12 +272,13 @@ function envInt(name: string, fallback: number): number {
 async function awaitExport(name: string): Promise<void> {
   const otel = Deno.env.get("OTEL_DENO");
   if (otel !== "true" && otel !== "1") return;
-  const interval = Number(
-    Deno.env.get("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000,
-  );
+  const setting = Deno.env.get("OTEL_METRIC_EXPORT_INTERVAL");
+  const interval = Number(setting ?? 60_000);
   if (!(interval > 0 && interval <= 10_000)) {
     console.log(
-      `OpenTelemetry: pool "${name}"'s gauges are exported every OTEL_METRIC_EXPORT_INTERVAL ms (60000 by default), too rarely for this run; set it to 1000 to see them`,
+      `OpenTelemetry: the gauges of pool "${name}" are read only at an export, every ${
+        setting ?? "60000 (the default)"
+      } ms;\n  set OTEL_METRIC_EXPORT_INTERVAL=1000 to get them before the demo exits`,
     );
     return;
   }
@@ -340,12 +351,14 @@ async function main(): Promise<number> {
       const { nusing, nwaiting, waitP99 } = pool.stats();
       return { nusing, nwaiting, waitP99 };
     });
+    let samples: PoolSample[] = [];
     const result = await drive(base, {
       requests,
       concurrency,
       onProgress: progress,
+    }).finally(() => {
+      samples = sampler.stop(); // also when the run fails
     });
-    const samples = sampler.stop();
     await server.shutdown();
     server = undefined;
 
