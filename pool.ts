@@ -1022,25 +1022,7 @@ export class Pool<T> implements AsyncDisposable {
     } catch (err) {
       return this.#creationFailed(owner, err);
     }
-    if (result === LATE) {
-      // fun or opener may still bring an object: it is closed, never lent
-      made.then((obj) => this.#closeLate(obj, n), () => {});
-      givenUp.abort(
-        new TimeoutError(
-          `Pool "${this.#name}" gave up this creation (createTimeout or shutdown)`,
-        ),
-      );
-      if (this.#creationsStopped.signal.aborted) {
-        return this.#creationDropped(owner);
-      }
-      this.#n.ncreateTimeouts++;
-      return this.#creationFailed(
-        owner,
-        new TimeoutError(
-          `Cannot create an object for pool "${this.#name}" within createTimeout (${this.#cfg.createTimeout} ms): fun or opener is still pending (a slow or unreachable server?)`,
-        ),
-      );
-    }
+    if (result === LATE) return this.#giveUp(owner, made, givenUp, n);
     this.#creationDropped(owner);
     if (this.#live) this.#metrics.created(performance.now() - start);
     this.#n.ncreated++;
@@ -1057,6 +1039,33 @@ export class Pool<T> implements AsyncDisposable {
     }
     // after a recovery, waiters that queued meanwhile need creations
     this.#replenish(false);
+  }
+
+  // A creation past createTimeout, or still pending when shutdown stops
+  // waiting: `fun` is told (its signal aborts), and what it may still
+  // bring is closed, never lent.
+  #giveUp(
+    owner: Waiter<T> | undefined,
+    made: Promise<T>,
+    givenUp: AbortController,
+    n: number,
+  ): void {
+    made.then((obj) => this.#closeLate(obj, n), () => {});
+    givenUp.abort(
+      new TimeoutError(
+        `Pool "${this.#name}" gave up this creation (createTimeout or shutdown)`,
+      ),
+    );
+    if (this.#creationsStopped.signal.aborted) {
+      return this.#creationDropped(owner);
+    }
+    this.#n.ncreateTimeouts++;
+    this.#creationFailed(
+      owner,
+      new TimeoutError(
+        `Cannot create an object for pool "${this.#name}" within createTimeout (${this.#cfg.createTimeout} ms): fun or opener is still pending (a slow or unreachable server?)`,
+      ),
+    );
   }
 
   // fun, then opener; an object whose opener fails is closed.
