@@ -1124,7 +1124,11 @@ export class Pool<T> implements AsyncDisposable {
     this.#lastCreateError = err;
     this.#log.error("Pool {pool}: creating an object failed: {err}", { err });
     this.#backoff.failed();
-    const w = owner ?? this.#waiters.shift();
+    // an owner that gave up passes its turn to the oldest waiter, as an
+    // object would go to the oldest waiter
+    const w = owner !== undefined && !owner.settled
+      ? owner
+      : this.#waiters.shift();
     if (w !== undefined && !w.settled) {
       this.#detach(w);
       w.reject(err);
