@@ -62,7 +62,7 @@
 // PPP_RUNS sets the number of runs (default 5000); PPP_DEBUG=1 prints each
 // run, and the steps of a failing one.
 import fc from "fast-check";
-import { assert, assertEquals, assertFalse } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
 import { delay } from "@std/async/delay";
 import { Pool } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
@@ -114,6 +114,7 @@ type Op =
   | { k: "tick"; ms: number }
   | { k: "mode"; hook: Hook; mode: Mode }
   | { k: "fill" }
+  | { k: "resize"; minSize: number; maxSize: number }
   | { k: "shutdown"; grace: number };
 
 const HANG = 30; // fake ms a hanging hook takes (plus a fraction of a ms)
@@ -196,6 +197,19 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.constant({ k: "fill" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({
+        maxSize: fc.integer({ min: 1, max: 4 }),
+        minFrac: fc.integer({ min: 0, max: 4 }),
+      })
+      .map(({ maxSize, minFrac }) => ({
+        k: "resize" as const,
+        maxSize,
+        minSize: Math.min(minFrac, maxSize),
+      })),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -339,6 +353,15 @@ class Run {
   reqs: Req[] = [];
   /** Counted by the hooks: fun called and not failed, closer not settled. */
   alive = 0;
+  /** The sizes now (resize changes them). */
+  limit: number;
+  minSize: number;
+  /**
+   * What nobjs + ncreating may reach: the limit, or more after a resize
+   * shrank it while objects were lent (they are never taken back); it
+   * falls as they leave, never rises above the limit again.
+   */
+  ceiling: number;
   badReturns = 0;
   lateCloses = 0;
   shutdownAt: number | undefined = undefined;
@@ -385,9 +408,10 @@ class Run {
       if (mode === "forever") return forever();
       return mode !== "bad";
     };
-    const max = cfg.maxSize;
+    this.limit = this.ceiling = cfg.maxSize;
+    this.minSize = cfg.minSize;
     this.pool = new Pool<{ n: number }>({
-      maxSize: max,
+      maxSize: cfg.maxSize,
       minSize: cfg.minSize,
       maxUse: cfg.maxUse,
       timeout: cfg.timeout,
@@ -437,9 +461,10 @@ class Run {
             `fun ${n}: ${t.creating} creations in flight > maxCreating ${cfg.maxCreating}`,
           );
         }
-        if (this.alive - t.abandoned > max) {
+        // a creation starts only with room under the current maxSize
+        if (this.alive - t.abandoned > this.limit) {
           this.violations.push(
-            `fun ${n}: ${this.alive} objects alive or being created, of which ${t.abandoned} abandoned: more than maxSize ${max}`,
+            `fun ${n}: ${this.alive} objects alive or being created, of which ${t.abandoned} abandoned: more than maxSize ${this.limit}`,
           );
         }
         const make = () => {
@@ -834,6 +859,22 @@ class Run {
       case "fill":
         this.track(this.pool.fill(), "fill");
         break;
+      case "resize": {
+        const sizes = { minSize: op.minSize, maxSize: op.maxSize };
+        if (this.shutdownAt !== undefined) {
+          assertThrows(() => this.pool.resize(sizes), PoolError);
+          break;
+        }
+        // the new sizes hold from the call on: it may start creations
+        this.limit = op.maxSize;
+        this.minSize = op.minSize;
+        this.track(this.pool.resize(sizes), "resize");
+        this.ceiling = Math.max(
+          op.maxSize,
+          this.pool.nobjs + this.pool.ncreating,
+        );
+        break;
+      }
       case "shutdown":
         if (this.shutdownAt === undefined) {
           this.shutdownAt = this.clock.now;
@@ -870,7 +911,7 @@ class Run {
     const p = this.pool;
     const v = this.violations;
     const now = this.clock.now;
-    const max = this.cfg.maxSize;
+    const max = this.ceiling;
     // what exists, as the hooks saw it; what the pool must count of it
     const t = this.tally(now);
     if (t.alive !== this.alive) {
@@ -882,6 +923,18 @@ class Run {
     }
     if (p.nobjs + p.ncreating > max) {
       v.push(`nobjs ${p.nobjs} + ncreating ${p.ncreating} > maxSize ${max}`);
+    }
+    // above the limit after a shrink, the count only falls to it
+    this.ceiling = Math.max(this.limit, Math.min(max, p.nobjs + p.ncreating));
+    // and no object stays idle meanwhile: it is closed
+    const closing =
+      this.objs.filter((o) => o.closes > 0 && this.releaseAt(o) > now).length;
+    if (p.navail > 0 && p.nobjs - closing + p.ncreating > this.limit) {
+      v.push(
+        `${p.navail} idle with ${
+          p.nobjs - closing
+        } objects (${closing} more closing) and ${p.ncreating} creations over maxSize ${this.limit}`,
+      );
     }
     if (this.alive - t.abandoned > max) {
       v.push(
@@ -1062,9 +1115,9 @@ class Run {
       for (const h of Object.keys(this.modes) as Hook[]) this.modes[h] = "ok";
       for (let i = 0; i < 20; i++) await this.step({ k: "tick", ms: 10 });
       const p = this.pool;
-      if (p.nobjs + p.ncreating < this.cfg.minSize) {
+      if (p.nobjs + p.ncreating < this.minSize) {
         throw new Error(
-          `not back to minSize ${this.cfg.minSize}: nobjs ${p.nobjs}, ncreating ${p.ncreating}`,
+          `not back to minSize ${this.minSize}: nobjs ${p.nobjs}, ncreating ${p.ncreating}`,
         );
       }
       await this.step({ k: "shutdown", grace: 0 });
