@@ -6,6 +6,7 @@
 // can be had; under CI=true it must run. Not published.
 // @ts-types="npm:@types/pg@^8"
 import pg from "pg";
+import { delay } from "@std/async/delay";
 
 /** Whether we run in CI, where a PostgreSQL test must run. */
 export const CI = Deno.env.get("CI") === "true";
@@ -83,15 +84,7 @@ export function skipWithoutPg(file: string): boolean {
 async function start(): Promise<Server> {
   const env = fromEnv();
   if (env !== undefined) return env;
-  const text = await run("bash", [
-    SCRIPT,
-    "start",
-    ...(CI ? [] : ["--no-install"]),
-  ]);
-  const vars: Record<string, string> = {};
-  for (const m of text.matchAll(/^export (PPP_PG_\w+)=(.*)$/gm)) {
-    vars[m[1]] = m[2];
-  }
+  const vars = await startScript(SCRIPT, "PPP_PG_");
   return {
     url: vars.PPP_PG_URL,
     ctl: vars.PPP_PG_CTL,
@@ -105,16 +98,110 @@ async function start(): Promise<Server> {
  * The server from the environment, or one started for the test file
  * `file`; fails with a clear message when none can be had.
  */
-export async function startServer(file: string): Promise<Server> {
+export function startServer(file: string): Promise<Server> {
+  return startOrFail("PostgreSQL", file, start);
+}
+
+/**
+ * `start()`, or an error that names `what` could not start for the test
+ * file `file` (and that, under CI=true, the test must run).
+ */
+export async function startOrFail<R>(
+  what: string,
+  file: string,
+  start: () => Promise<R>,
+): Promise<R> {
   try {
     return await start();
   } catch (err) {
     throw new Error(
-      `Cannot start PostgreSQL for ${file}${
+      `Cannot start ${what} for ${file}${
         CI ? " (CI=true: this test must run)" : ""
       }: ${err instanceof Error ? err.message : err}`,
     );
   }
+}
+
+/**
+ * Runs `script start` (with `env` before it), which installs what it needs
+ * under CI only; the `export NAME=value` lines it prints whose names start
+ * with `prefix`.
+ */
+export async function startScript(
+  script: string,
+  prefix: string,
+  env: string[] = [],
+): Promise<Record<string, string>> {
+  const text = await run("env", [
+    ...env,
+    "bash",
+    script,
+    "start",
+    ...(CI ? [] : ["--no-install"]),
+  ]);
+  const vars: Record<string, string> = {};
+  for (const m of text.matchAll(/^export (\w+)=(.*)$/gm)) {
+    if (m[1].startsWith(prefix)) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+/** A request of a load, as the outage analysis needs it. */
+export interface Attempt {
+  start: number;
+  end: number;
+  ok: boolean;
+}
+
+/**
+ * How a load came back after an {@linkcode outage}: ms from `tUp` to the
+ * end of the first success started after the server went down, and the
+ * share of successes among requests started from 2 s after `tUp` to
+ * `until` ms after it (`late` of them).
+ */
+export function recovery(
+  done: readonly Attempt[],
+  { tDown, tUp }: Outage,
+  until: number,
+): { firstOkDelay: number; lateRate: number; late: number } {
+  const firstOk = done.find((d) => d.ok && d.start >= tDown);
+  const late = done.filter((d) =>
+    d.start >= tUp + 2_000 && d.start < tUp + until
+  );
+  return {
+    firstOkDelay: (firstOk?.end ?? Infinity) - tUp,
+    lateRate: late.filter((d) => d.ok).length / late.length,
+    late: late.length,
+  };
+}
+
+/** When each phase of an {@linkcode outage} began and ended. */
+export interface Outage {
+  tStop: number;
+  tDown: number;
+  tStart: number;
+  tUp: number;
+}
+
+/**
+ * A server outage under load: `lead` ms of traffic, `down()`, `gap` ms,
+ * `up()`, then `tail` ms; the moments, on the performance.now() line.
+ */
+export async function outage(
+  down: () => Promise<unknown>,
+  up: () => Promise<unknown>,
+  { lead, gap, tail }: { lead: number; gap: number; tail: number },
+): Promise<Outage> {
+  await delay(lead);
+  const tStop = performance.now();
+  await down();
+  const tDown = performance.now();
+  await delay(gap);
+  const tStart = performance.now();
+  await up();
+  const tUp = performance.now();
+  await delay(tail);
+  return { tStop, tDown, tStart, tUp };
 }
 
 /** Stops the server if the test started it. */

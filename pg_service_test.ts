@@ -12,7 +12,10 @@ import { Proxy, type ProxyPoolOptions } from "./proxy.ts";
 import { scoped } from "./scope.ts";
 import {
   admin,
+  type Outage,
+  outage,
   pgCtl,
+  recovery,
   type Server,
   serverConns,
   skipWithoutPg,
@@ -135,36 +138,32 @@ Deno.test({
           };
           const t0 = performance.now();
           let workers: Promise<void>[] = [];
-          let tStop = NaN, tDown = NaN, tStart = NaN, tUp = NaN;
+          let phases: Outage;
           try {
             workers = Array.from({ length: 50 }, worker);
-            // the scenario's phases: 1 s of traffic, 1 s of outage, 5 s
-            await delay(1_000);
-            tStop = performance.now();
-            await pgCtl(s, "stop", "fast");
-            tDown = performance.now();
-            await delay(1_000);
-            tStart = performance.now();
-            await pgCtl(s, "start");
-            tUp = performance.now();
-            await delay(5_000);
+            // 1 s of traffic, 1 s of outage, 5 s
+            phases = await outage(
+              () => pgCtl(s, "stop", "fast"),
+              () => pgCtl(s, "start"),
+              { lead: 1_000, gap: 1_000, tail: 5_000 },
+            );
           } finally {
             running = false;
             await Promise.all(workers);
             clearInterval(sampler);
           }
           sample();
+          const { tStop, tDown, tStart, tUp } = phases;
           const st = pool.stats();
           const conns = await serverConns(s, `${APP}_restart`);
 
           const oks = (from: number, to: number) =>
             done.filter((d) => d.ok && d.end >= from && d.end < to).length;
-          const firstOk = done.find((d) => d.ok && d.start >= tDown);
-          const firstOkDelay = (firstOk?.end ?? Infinity) - tUp;
-          const late = done.filter((d) =>
-            d.start >= tUp + 2_000 && d.start < tUp + 5_000
+          const { firstOkDelay, lateRate, late } = recovery(
+            done,
+            phases!,
+            5_000,
           );
-          const lateRate = late.filter((d) => d.ok).length / late.length;
           const outageFails = done.filter((d) =>
             !d.ok && d.end >= tStop && d.end < tUp
           );
@@ -183,7 +182,7 @@ Deno.test({
               ms(tUp - tStart)
             }; first success ${ms(firstOkDelay)} after up; ${
               (100 * lateRate).toFixed(1)
-            } % of ${late.length} ok in 2–5 s; ${outageFails.length} failed in the outage; ${
+            } % of ${late} ok in 2–5 s; ${outageFails.length} failed in the outage; ${
               (oks(t0, tStop) / ((tStop - t0) / 1_000)).toFixed(0)
             } req/s before, ${
               (oks(tUp + 2_000, tUp + 5_000) / 3).toFixed(0)
@@ -200,7 +199,7 @@ Deno.test({
             firstOkDelay <= 2_000,
             `first success ${ms(firstOkDelay)} after the server was back`,
           );
-          assert(late.length >= 100, `only ${late.length} requests in 2–5 s`);
+          assert(late >= 100, `only ${late} requests in 2–5 s`);
           assert(lateRate >= 0.95, `success rate ${lateRate} in 2–5 s`);
           assert(maxObjs <= maxSize, `nobjs reached ${maxObjs}`);
           assert(maxTotal <= maxSize, `nobjs + ncreating reached ${maxTotal}`);
