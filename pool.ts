@@ -6,12 +6,12 @@
  * @module
  */
 import { PoolError, TimeoutError } from "./errors.ts";
-import type { HealthHook } from "./hooks.ts";
 import { InstanceLog } from "./_log.ts";
 import { Deadlines } from "./_deadlines.ts";
 import { Waiter, WaiterQueue } from "./_waiters.ts";
 import { Signals } from "./_signals.ts";
 import { LATE, within } from "./_bounded.ts";
+import { errorMessage, HookRunner } from "./_hook_runner.ts";
 import { type PoolGauges, PoolMetrics } from "./_metrics.ts";
 import { Clock } from "./_clock.ts";
 import { capDelay, refTimer, unrefTimer } from "./_timers.ts";
@@ -120,6 +120,7 @@ export class Pool<T> implements AsyncDisposable {
   readonly #id: number;
   readonly #name: string;
   readonly #metrics: PoolMetrics;
+  readonly #hooks: HookRunner<T>;
   // Whether an OpenTelemetry meter listens: the hot paths test only this.
   readonly #live: boolean;
   readonly #started = new Date();
@@ -192,6 +193,12 @@ export class Pool<T> implements AsyncDisposable {
       pool: this.#name,
     });
     this.#metrics = new PoolMetrics(this.#name, () => this.#gauges());
+    this.#hooks = new HookRunner(
+      this.#cfg,
+      this.#n,
+      this.#log,
+      this.#checksStopped.signal,
+    );
     this.#live = this.#metrics.live;
     this.#log.debug("Pool {pool} created: {options}", {
       options: {
@@ -431,7 +438,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#log.warn(
       "Pool {pool}: ignored return of {obj}, which is not lent by this pool ({why})",
       {
-        obj: this.#trace(obj),
+        obj: this.#hooks.trace(obj),
         why: this.#isKilled(obj)
           ? "it was taken back after maxUsingDelayKill"
           : "returned twice, or never lent",
@@ -598,8 +605,8 @@ export class Pool<T> implements AsyncDisposable {
     const t = performance.now();
     const cfg = this.#cfg;
     const describe = (slot: Slot<T>): ObjectStats => ({
-      trace: this.#trace(slot.obj, slot.n),
-      stats: this.#objStats(slot.obj),
+      trace: this.#hooks.trace(slot.obj, slot.n),
+      stats: this.#hooks.stats(slot.obj),
       uses: slot.uses,
       age: t - slot.created,
       lastGet: slot.lastGet - t,
@@ -857,7 +864,7 @@ export class Pool<T> implements AsyncDisposable {
       return;
     }
     if (this.#cfg.getter !== undefined) {
-      await this.#runHook("getter", slot.obj, slot.n);
+      await this.#hooks.run("getter", slot.obj, slot.n);
     }
     this.#handing.delete(w);
     if (w.settled || this.#shutdown) {
@@ -871,7 +878,14 @@ export class Pool<T> implements AsyncDisposable {
 
   async #checkOnBorrow(slot: Slot<T>): Promise<boolean> {
     this.#n.nchecks++;
-    if (await this.#probe(this.#cfg.check!, slot, this.#cfg.checkTimeout)) {
+    if (
+      await this.#hooks.probe(
+        this.#cfg.check!,
+        slot.obj,
+        slot.n,
+        this.#cfg.checkTimeout,
+      )
+    ) {
       return true;
     }
     this.#n.badChecks++;
@@ -879,12 +893,14 @@ export class Pool<T> implements AsyncDisposable {
     // creation: back off, else close-create-check would spin; and say so
     if (slot.uses === 0) {
       this.#lastCreateError = new CheckFailure(
-        `a new object (${this.#trace(slot.obj, slot.n)}) failed its check`,
+        `a new object (${
+          this.#hooks.trace(slot.obj, slot.n)
+        }) failed its check`,
       );
       this.#backoff.failed();
     }
     this.#log.warn("Pool {pool}: {obj} failed its check on borrow", {
-      obj: this.#trace(slot.obj, slot.n),
+      obj: this.#hooks.trace(slot.obj, slot.n),
     });
     return false;
   }
@@ -914,7 +930,7 @@ export class Pool<T> implements AsyncDisposable {
 
   // An object that could not be reset is closed, never lent again.
   async #retThenRecycle(slot: Slot<T>): Promise<void> {
-    if (await this.#runHook("retter", slot.obj, slot.n)) {
+    if (await this.#hooks.run("retter", slot.obj, slot.n)) {
       await this.#recycle(slot, this.#clock.now());
     } else {
       this.#n.badResets++;
@@ -1030,7 +1046,7 @@ export class Pool<T> implements AsyncDisposable {
     this.#backoff.succeeded();
     const slot = this.#newSlot(result, n);
     this.#log.debug("Pool {pool}: created {obj}", {
-      obj: this.#trace(result, n),
+      obj: this.#hooks.trace(result, n),
     });
     if (owner !== undefined && !owner.settled && !this.#shutdown) {
       this.#handOut(owner, slot, slot.created);
@@ -1076,10 +1092,10 @@ export class Pool<T> implements AsyncDisposable {
         await this.#cfg.opener(obj);
       } catch (err) {
         this.#log.warn("Pool {pool}: opener failed on {obj}", {
-          obj: this.#trace(obj, n),
+          obj: this.#hooks.trace(obj, n),
         });
         if (this.#cfg.closer !== undefined) {
-          await this.#runHook("closer", obj, n);
+          await this.#hooks.run("closer", obj, n);
         }
         throw err;
       }
@@ -1099,10 +1115,10 @@ export class Pool<T> implements AsyncDisposable {
   // An object that came after its creation was given up.
   async #closeLate(obj: T, n: number): Promise<void> {
     this.#log.warn("Pool {pool}: closing {obj}, created too late", {
-      obj: this.#trace(obj, n),
+      obj: this.#hooks.trace(obj, n),
     });
     if (this.#cfg.closer !== undefined) {
-      await this.#runHook("closer", obj, n);
+      await this.#hooks.run("closer", obj, n);
     }
   }
 
@@ -1153,7 +1169,7 @@ export class Pool<T> implements AsyncDisposable {
     slot.moveTo(CLOSED);
     this.#n.ndestroys++;
     this.#log.debug("Pool {pool}: closing {obj} ({why})", {
-      obj: this.#trace(slot.obj, slot.n),
+      obj: this.#hooks.trace(slot.obj, slot.n),
       why,
     });
     this.#nclosing++;
@@ -1161,7 +1177,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#removed();
       return RESOLVED;
     }
-    return this.#runHook("closer", slot.obj, slot.n).then(() =>
+    return this.#hooks.run("closer", slot.obj, slot.n).then(() =>
       this.#removed()
     );
   }
@@ -1227,13 +1243,13 @@ export class Pool<T> implements AsyncDisposable {
         if (isWeakKey(slot.obj)) this.#killed.add(slot.obj);
         this.#log.warn(
           "Pool {pool}: took back {obj}, held for {heldFor} ms (maxUsingDelayKill {kill} ms)",
-          { obj: this.#trace(slot.obj, slot.n), heldFor, kill },
+          { obj: this.#hooks.trace(slot.obj, slot.n), heldFor, kill },
         );
         void this.#close(slot, "killed");
       } else if (warn > 0 && heldFor >= warn) {
         this.#log.warn(
           "Pool {pool}: {obj} held for {heldFor} ms (maxUsingDelay {warn} ms)",
-          { obj: this.#trace(slot.obj, slot.n), heldFor, warn },
+          { obj: this.#hooks.trace(slot.obj, slot.n), heldFor, warn },
         );
       }
     }
@@ -1273,52 +1289,23 @@ export class Pool<T> implements AsyncDisposable {
     this.#n.nborrows += slots.length;
     await Promise.all(slots.map(async (slot) => {
       this.#n.nhealth++;
-      const ok = await this.#probe(this.#cfg.health!, slot, this.#cfg.hkDelay);
+      const ok = await this.#hooks.probe(
+        this.#cfg.health!,
+        slot.obj,
+        slot.n,
+        this.#cfg.hkDelay,
+      );
       if (ok) {
         this.#n.nreturns++;
         await this.#recycle(slot, performance.now());
       } else {
         this.#n.badHealth++;
         this.#log.warn("Pool {pool}: {obj} is unhealthy", {
-          obj: this.#trace(slot.obj, slot.n),
+          obj: this.#hooks.trace(slot.obj, slot.n),
         });
         await this.#close(slot, "unhealthy");
       }
     }));
-  }
-
-  // Runs a health-like hook, bounded in time: false, a throw, a rejection
-  // or no answer within `limit` ms (or before shutdown stops waiting) all
-  // mean unfit.
-  async #probe(
-    hook: HealthHook<T>,
-    slot: Slot<T>,
-    limit: number,
-  ): Promise<boolean> {
-    try {
-      const verdict = Promise.resolve().then(() => hook(slot.obj));
-      const result = await within(
-        verdict,
-        limit,
-        this.#checksStopped.signal,
-      );
-      if (result === LATE) {
-        this.#n.hcErrors++;
-        this.#log.warn("Pool {pool}: check of {obj} unanswered ({why})", {
-          why: this.#shutdown ? "shutdown" : `${limit} ms`,
-          obj: this.#trace(slot.obj, slot.n),
-        });
-        return false;
-      }
-      return result === true;
-    } catch (err) {
-      this.#n.hcErrors++;
-      this.#log.warn("Pool {pool}: check of {obj} threw: {err}", {
-        obj: this.#trace(slot.obj, slot.n),
-        err,
-      });
-      return false;
-    }
   }
 
   // ---- shutdown ----
@@ -1413,65 +1400,6 @@ export class Pool<T> implements AsyncDisposable {
   }
 
   // ---- hooks ----
-
-  // Runs a hook; false when it threw, rejected, or was still pending after
-  // its limit (getter, retter: hookTimeout; closer: closeTimeout, after
-  // which the object is given up on). Never rejects.
-  async #runHook(
-    name: "getter" | "retter" | "closer",
-    obj: T,
-    n: number,
-  ): Promise<boolean> {
-    try {
-      const done = this.#cfg[name]!(obj);
-      if (!isThenable(done)) return true;
-      const closing = name === "closer";
-      const limit = closing ? this.#cfg.closeTimeout : this.#cfg.hookTimeout;
-      if (await within(done, limit) !== LATE) return true;
-      if (closing) {
-        this.#n.ncloseTimeouts++;
-        this.#log.warn(
-          "Pool {pool}: closer of {obj} still pending after closeTimeout ({limit} ms): given up, its slot is freed",
-          { obj: this.#trace(obj, n), limit },
-        );
-        return false;
-      }
-      throw new Error(`still pending after hookTimeout (${limit} ms)`);
-    } catch (err) {
-      this.#n.hookErrors++;
-      this.#log.error("Pool {pool}: {hook} failed on {obj}: {err}", {
-        hook: name,
-        obj: this.#trace(obj, n),
-        err,
-      });
-      return false;
-    }
-  }
-
-  // `tracer(obj)`, else a cheap name such as "Client#3" (the number `fun`
-  // was called with), never a dump of a possibly huge object.
-  #trace(obj: T, n?: number): string {
-    try {
-      if (this.#cfg.tracer !== undefined) return this.#cfg.tracer(obj);
-    } catch (err) {
-      this.#n.hookErrors++;
-      return `<tracer failed: ${errorMessage(err)}>`;
-    }
-    const kind = typeof obj === "object" && obj !== null
-      ? obj.constructor?.name ?? "Object"
-      : typeof obj;
-    return n === undefined ? kind : `${kind}#${n}`;
-  }
-
-  #objStats(obj: T): unknown {
-    if (this.#cfg.stats === undefined) return null;
-    try {
-      return this.#cfg.stats(obj) ?? null;
-    } catch (err) {
-      this.#n.hookErrors++;
-      return { error: errorMessage(err) };
-    }
-  }
 }
 
 /** Why the last new object was refused: it failed its check. */
@@ -1479,15 +1407,7 @@ class CheckFailure extends Error {
   override name = "CheckFailure";
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
-}
-
 function isWeakKey(value: unknown): value is WeakKey {
   return typeof value === "object" && value !== null ||
     typeof value === "function";
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
