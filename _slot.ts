@@ -20,13 +20,16 @@ export type SlotState = typeof SlotState[keyof typeof SlotState];
 
 const NAMES = ["IDLE", "LENT", "BUSY", "CLOSED"];
 
-// ALLOWED[from] lists the states reachable from `from`. A new object starts
+// ALLOWED[from] has bit `to` set for each state reachable from `from` (a
+// bit mask: this check runs twice per round trip). A new object starts
 // BUSY (it was just made); CLOSED is final.
-const ALLOWED: readonly (readonly SlotState[])[] = [
-  /* IDLE   */ [SlotState.LENT, SlotState.BUSY, SlotState.CLOSED],
-  /* LENT   */ [SlotState.BUSY],
-  /* BUSY   */ [SlotState.IDLE, SlotState.LENT, SlotState.CLOSED],
-  /* CLOSED */ [],
+const bits = (...states: SlotState[]) =>
+  states.reduce<number>((mask, s) => mask | 1 << s, 0);
+const ALLOWED: readonly number[] = [
+  /* IDLE   */ bits(SlotState.LENT, SlotState.BUSY, SlotState.CLOSED),
+  /* LENT   */ bits(SlotState.BUSY),
+  /* BUSY   */ bits(SlotState.IDLE, SlotState.LENT, SlotState.CLOSED),
+  /* CLOSED */ bits(),
 ];
 
 /** An object and what the pool knows of it. */
@@ -66,7 +69,7 @@ export class Slot<T> {
    * @throws {Error} If the pool's flow never makes this change: a bug.
    */
   moveTo(next: SlotState): void {
-    if (!ALLOWED[this.#state].includes(next)) {
+    if ((ALLOWED[this.#state] & 1 << next) === 0) {
       throw new Error(
         `Internal error of the pool: object #${this.n} cannot go from ${
           NAMES[this.#state]
