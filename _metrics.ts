@@ -15,12 +15,31 @@ import {
   createNoopMeter,
   type Histogram,
   type Meter,
+  type MeterProvider,
   metrics,
   type Observable,
 } from "@opentelemetry/api";
 
 /** The meter's name: this library. */
 const SCOPE = "@ppp/proxy-pattern-pool";
+
+/** Where every 1.x copy of `@opentelemetry/api` registers providers. */
+const REGISTRY = Symbol.for("opentelemetry.js.api.1");
+
+/**
+ * The meter provider the application registered. The API's own lookup
+ * hands out a no-op meter when the provider was registered by a copy of the
+ * API older (in its minor version) than ours, which happens whenever the
+ * application pins an older `@opentelemetry/api` than this library gets. The
+ * Meter interface used here is the same in every 1.x, so the registered
+ * provider is taken from the registry itself.
+ */
+function meterProvider(): MeterProvider {
+  const registry = (globalThis as Record<symbol, unknown>)[REGISTRY] as
+    | { metrics?: MeterProvider }
+    | undefined;
+  return registry?.metrics ?? metrics.getMeterProvider();
+}
 
 const POOL_NAME = "db.client.connection.pool.name";
 const STATE = "db.client.connection.state";
@@ -87,7 +106,7 @@ export class PoolMetrics {
 
   /** `read` is called at each collection while the pool is open. */
   constructor(poolName: string, read: () => PoolGauges) {
-    const meter = this.#meter = metrics.getMeter(SCOPE);
+    const meter = this.#meter = meterProvider().getMeter(SCOPE);
     const attrs = this.#attrs = { [POOL_NAME]: poolName };
     this.#wait = meter.createHistogram("db.client.connection.wait_time", {
       description:

@@ -200,3 +200,31 @@ Deno.test("Pool records nothing when no meter provider listens", async () => {
   await pool.use(() => {});
   assertEquals(pool.stats().nuses, 1);
 });
+
+Deno.test("Pool reports to a provider that an older copy of @opentelemetry/api registered", async () => {
+  // An application pinned to an older 1.x API registers its provider in the
+  // shared registry under its own version; the API copy this library gets
+  // would refuse it (a newer minor) and hand out a no-op meter.
+  const reader = new TestReader(AggregationTemporality.CUMULATIVE);
+  const provider = new MeterProvider({ readers: [reader] });
+  const key = Symbol.for("opentelemetry.js.api.1");
+  const registry = globalThis as unknown as Record<symbol, unknown>;
+  const saved = registry[key];
+  registry[key] = { version: "1.3.0", metrics: provider };
+  try {
+    assertEquals(metrics.getMeterProvider() === provider, false); // refused
+    await using pool = new Pool({
+      fun: () => ({}),
+      name: "old-api",
+      minSize: 1,
+    });
+    await pool.fill();
+    const got = await collect(reader);
+    assertEquals(values(got, "db.client.connection.count", "old-api", "idle"), [
+      1,
+    ]);
+  } finally {
+    registry[key] = saved;
+    await provider.shutdown();
+  }
+});
