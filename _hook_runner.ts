@@ -14,28 +14,33 @@ export class HookRunner<T> {
   readonly #n: Counters;
   readonly #log: InstanceLog;
   readonly #checksStopped: AbortSignal;
+  readonly #stopWaiting: AbortSignal;
 
   /**
-   * `checksStopped` aborts when the pool stops waiting for checks (at
-   * shutdown); `counters` receives hookErrors, hcErrors, ncloseTimeouts.
+   * `checksStopped` aborts when the pool stops waiting for checks (as
+   * shutdown starts), `stopWaiting` when it stops waiting for the other
+   * hooks (when shutdown gives up); `counters` receives hookErrors,
+   * hcErrors, ncloseTimeouts.
    */
   constructor(
     cfg: PoolConfig<T>,
     counters: Counters,
     log: InstanceLog,
     checksStopped: AbortSignal,
+    stopWaiting: AbortSignal,
   ) {
     this.#cfg = cfg;
     this.#n = counters;
     this.#log = log;
     this.#checksStopped = checksStopped;
+    this.#stopWaiting = stopWaiting;
   }
 
   /**
    * Runs `getter`, `retter` or `closer` on object `n`; false when it threw,
    * rejected, or was still pending after its limit (getter, retter:
-   * hookTimeout; closer: closeTimeout, after which the object is given up
-   * on). Never rejects.
+   * hookTimeout, or when shutdown stops waiting; closer: closeTimeout,
+   * after which the object is given up on). Never rejects.
    */
   async run(
     name: "getter" | "retter" | "closer",
@@ -47,7 +52,10 @@ export class HookRunner<T> {
       if (!isThenable(done)) return true;
       const closing = name === "closer";
       const limit = closing ? this.#cfg.closeTimeout : this.#cfg.hookTimeout;
-      if (await within(done, limit) !== LATE) return true;
+      // a closer has closeTimeout whatever happens; a getter or retter is
+      // not waited for once shutdown stops waiting
+      const stop = closing ? undefined : this.#stopWaiting;
+      if (await within(done, limit, stop) !== LATE) return true;
       if (closing) {
         this.#n.ncloseTimeouts++;
         this.#log.warn(
@@ -56,7 +64,9 @@ export class HookRunner<T> {
         );
         return false;
       }
-      throw new Error(`still pending after hookTimeout (${limit} ms)`);
+      throw new Error(
+        `still pending after hookTimeout (${limit} ms) or at shutdown`,
+      );
     } catch (err) {
       this.#n.hookErrors++;
       this.#log.error("Pool {pool}: {hook} failed on {obj}: {err}", {

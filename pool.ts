@@ -159,10 +159,11 @@ export class Pool<T> implements AsyncDisposable {
   // them at once with the queued ones.
   readonly #handing = new Set<Waiter<T>>();
   // Aborted when shutdown starts: health and borrow checks still pending
-  // count as failed. Then when it stops waiting for creations: they count
-  // as given up, their objects are closed when they come.
+  // count as failed. Then when it stops waiting (grace + closeTimeout):
+  // creations still pending are given up (their objects closed when they
+  // come), hooks still pending count as failed.
   readonly #checksStopped = new AbortController();
-  readonly #creationsStopped = new AbortController();
+  readonly #stopWaiting = new AbortController();
   readonly #killed = new WeakSet<WeakKey>();
 
   /**
@@ -198,6 +199,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#n,
       this.#log,
       this.#checksStopped.signal,
+      this.#stopWaiting.signal,
     );
     this.#live = this.#metrics.live;
     this.#log.debug("Pool {pool} created: {options}", {
@@ -886,6 +888,7 @@ export class Pool<T> implements AsyncDisposable {
         this.#cfg.checkTimeout,
       )
     ) {
+      if (slot.uses === 0) this.#backoff.succeeded();
       return true;
     }
     this.#n.badChecks++;
@@ -1033,7 +1036,7 @@ export class Pool<T> implements AsyncDisposable {
       result = await within(
         made,
         this.#cfg.createTimeout,
-        this.#creationsStopped.signal,
+        this.#stopWaiting.signal,
       );
     } catch (err) {
       return this.#creationFailed(owner, err);
@@ -1043,8 +1046,9 @@ export class Pool<T> implements AsyncDisposable {
     if (this.#live) this.#metrics.created(performance.now() - start);
     this.#n.ncreated++;
     this.#nobjs++;
-    this.#backoff.succeeded();
     const slot = this.#newSlot(result, n);
+    // an object checked before its first use has succeeded once it passes
+    if (!this.#needsCheck(slot, slot.created)) this.#backoff.succeeded();
     this.#log.debug("Pool {pool}: created {obj}", {
       obj: this.#hooks.trace(result, n),
     });
@@ -1072,7 +1076,7 @@ export class Pool<T> implements AsyncDisposable {
         `Pool "${this.#name}" gave up this creation (createTimeout or shutdown)`,
       ),
     );
-    if (this.#creationsStopped.signal.aborted) {
+    if (this.#stopWaiting.signal.aborted) {
       return this.#creationDropped(owner);
     }
     this.#n.ncreateTimeouts++;
@@ -1146,6 +1150,7 @@ export class Pool<T> implements AsyncDisposable {
       ? owner
       : this.#waiters.shift();
     if (w !== undefined && !w.settled) {
+      if (err instanceof TimeoutError) this.#timedOut(); // createTimeout
       this.#detach(w);
       w.reject(err);
     }
@@ -1345,7 +1350,7 @@ export class Pool<T> implements AsyncDisposable {
       () => this.#nobjs === 0 && this.#ncreating === 0,
       start + grace + this.#cfg.closeTimeout,
     );
-    this.#creationsStopped.abort();
+    this.#stopWaiting.abort();
     if (!settled) {
       this.#log.warn(
         "Pool {pool}: shut down with {nobjs} objects still closing and {ncreating} creations given up",

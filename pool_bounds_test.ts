@@ -329,6 +329,7 @@ Deno.test("Pool gives up a creation after createTimeout: the oldest caller gets 
     assertEquals([pool.ncreating, pool.nobjs, pool.nwaiting], [0, 0, 1]);
     let s = pool.stats();
     assertEquals([s.ncreateTimeouts, s.ncreateErrors], [1, 1]);
+    assertEquals(s.ntimeouts, 1); // a TimeoutError a caller got
     assertEquals(s.lastCreateError, error.message);
 
     // the object arrives while a caller waits: closed, not handed out
@@ -1011,14 +1012,14 @@ Deno.test("Pool.shutdown() with hung closers resolves within grace + closeTimeou
   });
 });
 
-Deno.test("Pool.shutdown() while a retter hangs resolves within grace + closeTimeout + hookTimeout; the object is closed once", async () => {
+Deno.test("Pool.shutdown() while a retter hangs resolves within grace + closeTimeout and stops waiting for it: the object is closed once, no timer is left", async () => {
   await withFakeClock(async (clock) => {
     const ledger = new Ledger();
     const pool = new Pool<Res>({
       fun: (n) => ledger.make(n),
       retter: () => never(),
       closer: (r) => ledger.close(r),
-      hookTimeout: 500,
+      hookTimeout: 60_000,
       closeTimeout: 300,
       maxSize: 1,
       minSize: 0,
@@ -1026,13 +1027,16 @@ Deno.test("Pool.shutdown() while a retter hangs resolves within grace + closeTim
     const obj = await pool.get();
     const ret = track(pool.ret(obj));
     const done = track(pool.shutdown({ grace: 0 }));
-    await advance(clock, 0 + 300 + 500);
+    await advance(clock, 299);
+    assertFalse(done.done);
+    await advance(clock, 1); // grace 0 + closeTimeout 300
     assert(done.done);
+    await advance(clock, 0);
     assert(ret.done);
     assertEquals(ret.error, undefined);
     assertEquals(ledger.closes.get(obj), 1);
     assertEquals(pool.nobjs, 0);
     assertEquals(pool.stats().badResets, 1);
-    assertEquals(clock.poolTimers(), 0);
+    assertEquals(clock.poolTimers(), 0); // not hookTimeout's 60 s
   });
 });

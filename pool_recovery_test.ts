@@ -12,8 +12,8 @@ import {
 } from "@std/assert";
 import { delay } from "@std/async/delay";
 import { Pool } from "./pool.ts";
-import { TimeoutError } from "./errors.ts";
-import { Ledger, type Res, waitFor } from "./_testing.ts";
+import { PoolError, TimeoutError } from "./errors.ts";
+import { FakeClock, Ledger, nextTurn, type Res, waitFor } from "./_testing.ts";
 
 Deno.test("Pool check on borrow closes a dead object and hands out another within the same get", async () => {
   const ledger = new Ledger();
@@ -254,4 +254,36 @@ Deno.test("Pool backs off instead of spinning when check fails on new objects", 
     await pool.shutdown();
   }
   assert(created < 100, `${created} objects created and checked in 50 ms`);
+});
+
+Deno.test("Pool's back-off grows while every new object fails its check, as after failed creations", async () => {
+  // A server that accepts connections but cannot serve: each new object
+  // fails its check. Its delays must grow (100, 200, 400, 800, 1000 ms
+  // ceilings, each delay at least half of it), not restart from the first
+  // ceiling because `fun` itself succeeded.
+  const clock = new FakeClock();
+  const restore = clock.install();
+  try {
+    let created = 0;
+    const pool = new Pool({
+      fun: () => ({ n: created++ }),
+      check: () => false,
+      checkSkip: 0,
+      minSize: 0,
+      maxSize: 1,
+      backoffBase: 100,
+      backoffMax: 1_000,
+      timeout: 5_000,
+    });
+    const waiting = pool.get().catch((e) => e);
+    await nextTurn(); // the first object is made, checked and refused
+    await clock.advance(2_000, nextTurn);
+    // at most: 0, then after ≥ 50, 100, 200, 400, 500, 500 ms
+    assert(created <= 7, `${created} objects made and refused in 2 s`);
+    assert(created >= 4, `${created}: the pool gave up trying`);
+    await pool.shutdown();
+    assertInstanceOf(await waiting, PoolError);
+  } finally {
+    restore();
+  }
 });
