@@ -4,7 +4,7 @@
 
 /** What `stats()` says of one object. */
 export interface ObjectStats {
-  /** `tracer(obj)`, or `String(obj)` without a tracer. */
+  /** `tracer(obj)`, or its constructor's name and number (`Client#3`). */
   trace: string;
   /** `stats(obj)`, or `null` without a stats hook. */
   stats: unknown;

@@ -53,8 +53,12 @@ export class PoolError extends PPPError {
 /**
  * A {@linkcode Pool} could not hand out an object within the timeout.
  *
- * When creating objects failed while the caller waited, `cause` holds the
- * last creation error: it answers "why did it time out?".
+ * The message says why no object came (all in use, creations failing,
+ * timing out or pending, new objects failing their check). While
+ * creations are failing, `cause` holds the last creation error: it
+ * answers "why did it time out?". It is also the error a caller gets when
+ * the creation its object would have come from passed `createTimeout`, and
+ * when `timeout: 0` finds nothing.
  *
  * @example A full pool and a short timeout
  * ```ts

@@ -6,8 +6,10 @@
  * once when the object leaves the pool for good. `stats` and `tracer`
  * describe an object in `pool.stats()` and in log messages.
  *
- * Every hook may be synchronous or return a promise. A hook that throws or
- * rejects is logged and counted; it never breaks the pool.
+ * Every hook may be synchronous or return a promise, and every one is
+ * bounded in time (see the pool's options). A hook that throws or rejects
+ * is logged and counted; it never breaks the pool (`fun` and `opener`
+ * errors go to a caller).
  *
  * @module
  */
@@ -15,7 +17,8 @@
 /**
  * Creates a new object. `n` is unique per call: 0, 1, 2… in call order.
  * `signal` aborts when the pool gives the creation up (past
- * `createTimeout`, or at shutdown): a connect still pending then should
+ * `createTimeout`, or when shutdown stops waiting, `grace` +
+ * `closeTimeout` after it began): a connect still pending then should
  * stop, as nobody will use what it brings (the pool closes it anyway).
  *
  * @typeParam T The type of the pooled objects.

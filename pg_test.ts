@@ -374,8 +374,8 @@ Deno.test({
           // failed, the rest go one at a time (never overlapping), each
           // after a delay of at most backoffMax; a 3 s outage with
           // backoffMax 1 s therefore sees at least 2 and at most a few dozen
-          // (the first burst is bounded by maxSize)
-          assert(burst <= 5, `${burst} attempts in the first burst`);
+          // (the first burst is bounded by maxCreating, 2)
+          assert(burst <= 2, `${burst} attempts in the first burst`);
           for (let i = 1; i < spaced.length; i++) {
             assert(
               spaced[i].start >= spaced[i - 1].end,

@@ -70,10 +70,12 @@ let poolCount = 0;
 //   ready), LENT (in #lent, held by a caller), BUSY (in a hook) or CLOSED.
 // - get(): a fast path lends the top IDLE object; #getSlow() handles the
 //   rest: a timeout or signal, a check or getter to run (#handOut,
-//   #prepare), a creation for this caller (#createFor), or a place in the
-//   FIFO #waiters. A waiter leaves the queue when served (#serve), when its
-//   deadline passes (the one timer of #deadlines calls #expire), when its
-//   signal aborts, or at shutdown (#refuse); #detach does the leaving.
+//   #prepare), a creation of its own (timeout 0 only), or a place in the
+//   FIFO #waiters and creations for the queue (#replenish). A waiter
+//   leaves the queue when served (#serve), when its deadline passes (the
+//   one timer of #deadlines calls #expire), when its signal aborts
+//   (#abort), when a creation fails (#creationFailed), or at shutdown
+//   (#refuse); #detach does the leaving.
 // - ret(): passes the object straight on to the oldest waiter when nothing
 //   is to run or decide in between; otherwise unlends it, runs retter, and
 //   #recycle()s it.
@@ -83,8 +85,9 @@ let poolCount = 0;
 // - After an object leaves (#close → #removed), #serveQueue() serves
 //   waiters from #idle and #replenish() starts the creations still needed
 //   (for waiters, for minSize), paced by #backoff after failures.
-// - Housekeeping (#housekeep, on an unref'd timer) sweeps lent and idle
-//   objects and runs health checks; shutdown stops it and drains.
+// - Housekeeping (#housekeep, on a timer that keeps the process alive only
+//   while callers wait) sweeps lent and idle objects and runs health
+//   checks; shutdown stops it and drains.
 /**
  * An async pool of objects.
  *
@@ -93,8 +96,8 @@ let poolCount = 0;
  * {@linkcode Pool.prototype.ret}; callers who find the pool full wait in
  * first-come, first-served order. Objects are tracked by identity, so equal
  * primitives are fine. Housekeeping (idle and lifetime limits, leak
- * detection, health checks) runs on an unref'd timer only when an option
- * needs it.
+ * detection, health checks) runs on a timer only when an option needs
+ * it, and that timer keeps the process alive only while callers wait.
  *
  * @typeParam T The type of the pooled objects.
  *
@@ -171,10 +174,13 @@ export class Pool<T> implements AsyncDisposable {
    * background (failures are logged and retried, never thrown here).
    *
    * @param options How to create, check and close objects, and the limits.
-   * @throws {TypeError} If `fun` or a hook is not a function, or an option
-   * has the wrong type.
-   * @throws {RangeError} If a size is negative or not an integer, a delay
-   * is negative, or `minSize > maxSize`.
+   * @throws {TypeError} If `fun` or a hook is not a function, an option
+   * has the wrong type, or an option name is unknown (the message names
+   * the nearest valid one).
+   * @throws {RangeError} If a size is negative, not an integer or past
+   * 2^31 − 1; a duration is negative or between 0 and 1 ms; a hook limit
+   * is 0; `minSize > maxSize`; `lifetimeJitter` is not below
+   * `maxLifetime`; or `hkDelay` is 0 while an option needs housekeeping.
    */
   constructor(options: PoolOptions<T>) {
     this.#cfg = resolvePoolOptions(options);
@@ -247,9 +253,12 @@ export class Pool<T> implements AsyncDisposable {
    * request.
    * @returns The object, which must be given back with
    * {@linkcode Pool.prototype.ret}.
+   * @throws {TypeError} An unknown option, a `timeout` that is not a number,
+   * or a `signal` that is not an `AbortSignal` (the promise rejects).
+   * @throws {RangeError} A negative `timeout`, or one between 0 and 1 ms.
    * @throws {PoolError} If the pool is shut down, or shuts down meanwhile.
-   * @throws {TimeoutError} If no object came within the timeout; `cause` is
-   * the last creation error, if any.
+   * @throws {TimeoutError} If no object came within the timeout, saying
+   * why; while creations are failing, `cause` is the last creation error.
    * @throws {unknown} `signal.reason` if the signal aborts first; the error
    * of `fun` or `opener` when a creation fails while this caller is the
    * oldest waiting.
@@ -383,8 +392,10 @@ export class Pool<T> implements AsyncDisposable {
    * ignored.
    *
    * @param obj The borrowed object.
+   * @param options `discard: true` closes the object instead.
    * @returns A promise that settles once `retter` (and `closer`, if the
-   * object is retired) have settled; it never rejects.
+   * object is retired) have settled; it rejects only for bad `options`
+   * (`TypeError`), never because of a hook.
    *
    * @example Returning an object
    * ```ts
@@ -672,6 +683,8 @@ export class Pool<T> implements AsyncDisposable {
    * `closeTimeout` ms after the call, whatever the hooks do (a creation
    * still pending then is given up: its object is closed when it comes);
    * it never rejects.
+   * @throws {TypeError} An unknown option, or `grace` not a number.
+   * @throws {RangeError} A negative `grace`, or one between 0 and 1 ms.
    *
    * @example Shutting down with a grace period
    * ```ts

@@ -145,8 +145,9 @@ export interface ProxyOptions<T, S extends string = "set">
   setName?: S;
   /**
    * The proxy's name in error messages and logs, such as the variable
-   * holding it; also its pool's name (logs, `stats().name`, metrics)
-   * unless the pool options give one.
+   * holding it; when given, also its pool's name (logs, `stats().name`,
+   * metrics) unless the pool options give one (else the pool is
+   * `pool-<id>`).
    *
    * @default {"proxy"}
    */
