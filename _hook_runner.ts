@@ -123,9 +123,14 @@ export class HookRunner<T> {
       this.#n.hookErrors++;
       return `<tracer failed: ${errorMessage(err)}>`;
     }
-    const kind = typeof obj === "object" && obj !== null
-      ? obj.constructor?.name ?? "Object"
-      : typeof obj;
+    let kind: string = typeof obj;
+    try {
+      if (typeof obj === "object" && obj !== null) {
+        kind = obj.constructor?.name ?? "Object";
+      }
+    } catch {
+      kind = "object"; // a JS Proxy whose traps throw: never our failure
+    }
     return n === undefined ? kind : `${kind}#${n}`;
   }
 

@@ -17,6 +17,11 @@ export class Lease<T> implements AsyncDisposable {
    * @param obj The borrowed object.
    */
   constructor(pool: Pool<T>, obj: T) {
+    if (typeof (pool as { ret?: unknown } | null)?.ret !== "function") {
+      throw new TypeError(
+        "Cannot create lease as 'pool' must be a Pool: use `await pool.lease()`",
+      );
+    }
     this.#pool = pool;
     this.obj = obj;
   }

@@ -365,7 +365,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     maxUsingDelay = 0,
     maxUsingDelayKill = 0,
     maxLifetime = 0,
-    lifetimeJitter = Math.floor(maxLifetime / 10),
+    lifetimeJitter,
     healthFreq = 1,
     hkDelay,
     check,
@@ -404,7 +404,10 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
     maxUsingDelay: checkMillis("maxUsingDelay", maxUsingDelay),
     maxUsingDelayKill: checkMillis("maxUsingDelayKill", maxUsingDelayKill),
     maxLifetime: checkMillis("maxLifetime", maxLifetime),
-    lifetimeJitter: checkMillis("lifetimeJitter", lifetimeJitter),
+    // its default depends on maxLifetime, checked first
+    lifetimeJitter: lifetimeJitter === undefined
+      ? Math.floor(checkMillis("maxLifetime", maxLifetime) / 10)
+      : checkMillis("lifetimeJitter", lifetimeJitter),
   };
   if (delays.maxLifetime > 0 && delays.lifetimeJitter >= delays.maxLifetime) {
     throw new RangeError(
@@ -433,7 +436,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): PoolConfig<T> {
   if (logLevel !== undefined && !isLogLevel(logLevel)) {
     throw new TypeError(
       `Cannot create pool as 'logLevel' must be a LogTape level: current value is ${
-        String(logLevel)
+        show(logLevel)
       }`,
     );
   }
@@ -488,7 +491,8 @@ function defaultHkDelay(
     delays.maxUsingDelayKill,
     delays.maxLifetime,
   ].filter((d) => d > 0);
-  if (set.length > 0) return Math.min(...set) / 2;
+  // never under 1 ms: a shorter timer would fire again and again
+  if (set.length > 0) return Math.max(1, Math.min(...set) / 2);
   return hasHealth ? 60_000 : 0;
 }
 
@@ -503,28 +507,33 @@ function settleTimeout(value: unknown, action: string): number {
  *
  * @throws {RangeError|TypeError} A bad per-call timeout.
  */
-export function resolveGetTimeout(
-  options: GetOptions | undefined,
+export function resolveGetOptions(
+  options: GetOptions,
   poolTimeout: number,
-): number {
-  if (options === undefined) return poolTimeout;
+): { timeout: number; signal: AbortSignal | undefined } {
   checkObject(options, "get an object");
   checkKnown(options, GET_OPTIONS, "get an object");
-  checkSignal(options.signal, "get an object");
-  const timeout = options.timeout;
-  if (timeout === undefined) return poolTimeout;
-  return settleTimeout(timeout, "get an object");
+  // each option read once: a getter must not pass the check, then change
+  const { timeout, signal } = options;
+  checkSignal(signal, "get an object");
+  return {
+    timeout: timeout === undefined
+      ? poolTimeout
+      : settleTimeout(timeout, "get an object"),
+    signal,
+  };
 }
 
 /** Validates the options of `ret()`; returns `discard`. */
 export function resolveRetOptions(options: RetOptions): boolean {
   checkObject(options, "return an object");
   checkKnown(options, RET_OPTIONS, "return an object");
-  const discard = options.discard ?? false;
+  const { discard } = options;
+  if (discard === undefined) return false;
   if (typeof discard !== "boolean") {
     throw new TypeError(
       `Cannot return an object as 'discard' must be a boolean: current value is ${
-        String(discard)
+        show(discard)
       }`,
     );
   }
@@ -535,8 +544,11 @@ export function resolveRetOptions(options: RetOptions): boolean {
 export function resolveGraceOption(
   options: ShutdownOptions | undefined,
 ): number {
-  if (options !== undefined) checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
-  return checkMillis("grace", options?.grace ?? 0, "shut down");
+  if (options === undefined) return 0;
+  checkObject(options, "shut down");
+  checkKnown(options, SHUTDOWN_OPTIONS, "shut down");
+  const { grace } = options;
+  return grace === undefined ? 0 : checkMillis("grace", grace, "shut down");
 }
 
 /**

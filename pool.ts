@@ -20,7 +20,7 @@ import {
   type PoolConfig,
   type PoolOptions,
   type ResizeOptions,
-  resolveGetTimeout,
+  resolveGetOptions,
   resolveGraceOption,
   resolvePoolOptions,
   resolveResizeOptions,
@@ -50,6 +50,7 @@ export type {
   ShutdownOptions,
 } from "./_options.ts";
 import { RESOLVED } from "./_settled.ts";
+import { checkFunction } from "./_validate.ts";
 export type { ObjectStats, PoolStats } from "./_stats.ts";
 
 const { IDLE, LENT, BUSY, CLOSED } = SlotState;
@@ -315,11 +316,10 @@ export class Pool<T> implements AsyncDisposable {
     let timeout = this.#cfg.timeout;
     if (options !== undefined) {
       try {
-        timeout = resolveGetTimeout(options, timeout);
+        ({ timeout, signal } = resolveGetOptions(options, timeout));
       } catch (err) {
         return Promise.reject(err);
       }
-      signal = options.signal;
       if (signal?.aborted) {
         this.#n.naborts++;
         return Promise.reject(signal.reason);
@@ -409,17 +409,17 @@ export class Pool<T> implements AsyncDisposable {
    * ```
    */
   ret(obj: T, options?: RetOptions): Promise<void> {
-    const slot = this.#lent.get(obj);
-    if (slot === undefined) return this.#badReturn(obj);
+    let discard = false;
     if (options !== undefined) {
-      let discard: boolean;
       try {
         discard = resolveRetOptions(options);
       } catch (err) {
         return Promise.reject(err);
       }
-      if (discard) return this.#discard(slot);
     }
+    const slot = this.#lent.get(obj);
+    if (slot === undefined) return this.#badReturn(obj);
+    if (discard) return this.#discard(slot);
     const now = this.#clock.now();
     slot.lastRet = now;
     if (this.#live) this.#metrics.used(now - slot.lastGet);
@@ -483,6 +483,7 @@ export class Pool<T> implements AsyncDisposable {
     fn: (obj: T) => R | Promise<R>,
     options?: GetOptions,
   ): Promise<R> {
+    checkFunction("fn", fn, true, "use an object");
     const obj = await this.get(options);
     try {
       return await fn(obj);

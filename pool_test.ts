@@ -95,7 +95,7 @@ Deno.test("new Pool() rejects bad options with TypeError or RangeError", () => {
     [
       { fun, logLevel: "loud" },
       TypeError,
-      "Cannot create pool as 'logLevel' must be a LogTape level: current value is loud",
+      "Cannot create pool as 'logLevel' must be a LogTape level: current value is \"loud\"",
     ],
     [
       { fun, health: () => true, hkDelay: 0 },
@@ -1021,7 +1021,7 @@ Deno.test("Pool.ret() rejects bad options and keeps the object lent", async () =
   await assertRejects(
     () => pool.ret(obj, { discard: "yes" as unknown as boolean }),
     TypeError,
-    `Cannot return an object as 'discard' must be a boolean: current value is yes`,
+    `Cannot return an object as 'discard' must be a boolean: current value is "yes"`,
   );
   assertEquals(pool.nusing, 1);
   await pool.ret(obj);
@@ -1239,4 +1239,27 @@ Deno.test("Pool TimeoutError says why: all in use, or creations pending", async 
   );
   release();
   await slow.fill();
+});
+
+Deno.test("new Pool() keeps its housekeeping period at 1 ms or more whatever the delays", async () => {
+  await using pool = new Pool({
+    fun: () => ({}),
+    maxAvailDelay: 1,
+    minSize: 0,
+  });
+  assertEquals(pool.stats().hkDelay, 1); // half of 1 ms would fire in a loop
+});
+
+Deno.test("Pool.ret() of a stranger whose every trap throws is ignored, not thrown", async () => {
+  await using pool = new Pool({ fun: () => ({}), minSize: 0 });
+  const hostile = new globalThis.Proxy({}, {
+    get() {
+      throw new Error("trap");
+    },
+    getPrototypeOf() {
+      throw new Error("trap");
+    },
+  });
+  await pool.ret(hostile);
+  assertEquals(pool.stats().nbadReturns, 1);
 });

@@ -24,8 +24,15 @@ import {
   checkInteger,
   checkKnown,
   checkObject,
+  show,
 } from "./_validate.ts";
-import { POOL_OPTIONS } from "./_options.ts";
+import {
+  POOL_OPTIONS,
+  resolveGetOptions,
+  resolveGraceOption,
+  resolvePoolOptions,
+  resolveRetOptions,
+} from "./_options.ts";
 
 // The option names of a proxy: its own, and its pool's (`fun` included).
 const SET_OPTIONS: ReadonlySet<string> = new Set([
@@ -38,7 +45,13 @@ const PROXY_OPTIONS: ReadonlySet<string> = new Set([
   "setName",
   "name",
 ]);
-const GET_OPTIONS: ReadonlySet<string> = new Set(["timeout", "signal"]);
+const POOL_OPTIONS_BUT_FUN: ReadonlySet<string> = new Set(
+  [...POOL_OPTIONS].filter((name) => name !== "fun"),
+);
+/** Stands for `fun` while a proxy's pool options are checked. */
+const NO_FUN = (): undefined => undefined;
+/** Names a setter may not take besides the control members. */
+const RESERVED: ReadonlySet<string> = new Set(["then", "_pool"]);
 
 const JSProxy = globalThis.Proxy;
 const NEVER: AbortSignal = new AbortController().signal;
@@ -366,21 +379,23 @@ class ProxyCore<T> {
     if (typeof setName !== "string") {
       throw new TypeError(
         `Cannot create proxy as 'setName' must be a string: current value is ${
-          String(setName)
+          show(setName)
         }`,
       );
     }
-    if (name !== undefined && typeof name !== "string") {
+    if (
+      name !== undefined && (typeof name !== "string" || name.trim() === "")
+    ) {
       throw new TypeError(
-        `Cannot create proxy as 'name' must be a string: current value is ${
-          String(name)
+        `Cannot create proxy as 'name' must be a non-empty string: current value is ${
+          show(name)
         }`,
       );
     }
     if (logLevel !== undefined && !isLogLevel(logLevel)) {
       throw new TypeError(
         `Cannot create proxy as 'logLevel' must be a LogTape level: current value is ${
-          String(logLevel)
+          show(logLevel)
         }`,
       );
     }
@@ -408,6 +423,15 @@ class ProxyCore<T> {
     this.#set1 = `${base}Obj`;
     this.#set2 = `${base}Fun`;
     if (setName !== "") {
+      for (const setter of [this.#set0, this.#set1, this.#set2]) {
+        if (this.controls.has(setter) || RESERVED.has(setter)) {
+          throw new TypeError(
+            `Cannot create proxy as 'setName' ${
+              JSON.stringify(setName)
+            } makes a setter '${setter}' that would hide a member the proxy needs: choose another name`,
+          );
+        }
+      }
       this.controls.set(this.#set0, set);
       this.controls.set(this.#set1, setObj);
       this.controls.set(this.#set2, setFun);
@@ -441,7 +465,7 @@ class ProxyCore<T> {
         `Cannot ${action} as 'scope' must be one of ${
           [...new Set(Object.values(Scope))].map((s) => JSON.stringify(s))
             .join(", ")
-        }: current value is ${String(scope)}`,
+        }: current value is ${show(scope)}`,
       );
     }
     const merged: Record<string, unknown> = { ...this.#poolOptions };
@@ -453,6 +477,15 @@ class ProxyCore<T> {
     if (maxSize !== null && maxSize !== undefined) {
       checkInteger("maxSize", maxSize, 0, action);
     }
+    // Every pool option is checked now, not when a pool is first built
+    // (perhaps never, with no pool or a shared object).
+    const { maxSize: _max, minSize = 0, ...rest } = merged;
+    resolvePoolOptions({
+      ...rest,
+      fun: NO_FUN,
+      maxSize: maxSize ?? 10,
+      minSize,
+    } as unknown as PoolOptions<unknown>);
     return {
       scope: scope ?? this.#scopeOpt,
       pool: merged as ProxyPoolOptions<T>,
@@ -518,7 +551,7 @@ class ProxyCore<T> {
       );
     }
     checkObject(options, "set pool options");
-    checkKnown(options, POOL_OPTIONS, "set pool options");
+    checkKnown(options, POOL_OPTIONS_BUT_FUN, "set pool options");
     const { pool } = this.#configure(options, undefined, "set pool options");
     this.#poolOptions = pool;
     const fun = this.#fun;
@@ -558,6 +591,7 @@ class ProxyCore<T> {
   }
 
   async shutdown(options?: ShutdownOptions): Promise<void> {
+    resolveGraceOption(options);
     this.#log.debug("Proxy {proxy} shutting down");
     const isolate = this.#isolate;
     this.#isolate = new Frame();
@@ -861,9 +895,8 @@ class ProxyCore<T> {
   // An object at hand, or the binding's pending promise (already marked
   // handled by #fill).
   #getObj(options: GetOptions | undefined): Promise<T> {
-    if (options !== undefined) {
-      checkKnown(options, GET_OPTIONS, "get an object");
-    }
+    // checked even where they are not needed (an object at hand)
+    if (options !== undefined) resolveGetOptions(options, 0);
     if (this.#hasObj) return Promise.resolve(this.#obj as T);
     if (this.#fun === undefined) throw this.#unsetError();
     let binding: Binding | undefined;
@@ -883,6 +916,8 @@ class ProxyCore<T> {
   }
 
   async retObj(options?: RetOptions): Promise<void> {
+    // checked before anything is given back: a bad option loses nothing
+    if (options !== undefined) resolveRetOptions(options);
     if (this.#hasObj || this.#fun === undefined || this.#scope === "shared") {
       return;
     }
@@ -898,6 +933,7 @@ class ProxyCore<T> {
     options?: GetOptions,
   ): Promise<R> {
     checkFunction("fn", fn, true, "run _obj");
+    if (options !== undefined) resolveGetOptions(options, 0);
     if (this.#hasObj) return await fn(this.#obj as T);
     if (this.#fun === undefined) throw this.#unsetError();
     if (this.#scope !== "shared") {

@@ -278,7 +278,7 @@ Deno.test("Proxy validates its options eagerly with TypeError and RangeError", (
   assertThrows(
     () => new Proxy<number>({ scope: "request" as Scope }),
     TypeError,
-    `Cannot create proxy as 'scope' must be one of "auto", "shared", "thread", "async": current value is request`,
+    `Cannot create proxy as 'scope' must be one of "auto", "shared", "thread", "async": current value is "request"`,
   );
   assertThrows(
     () => new Proxy<number>({ maxSize: -1 }),

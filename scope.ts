@@ -6,6 +6,7 @@
  * @module
  */
 import { Frame, storage } from "./_frame.ts";
+import { show } from "./_validate.ts";
 import { RESOLVED } from "./_settled.ts";
 
 /**
@@ -124,7 +125,7 @@ export function scoped<R>(fn: () => R | Promise<R>): Promise<R> {
   if (typeof fn !== "function") {
     throw new TypeError(
       `Cannot run a scope as 'fn' must be a function: current value is ${
-        String(fn)
+        show(fn)
       }`,
     );
   }
