@@ -39,9 +39,16 @@ import { countNotes, createNote, readNote } from "./handlers.ts";
  * only (`scoped(() => next())`) and have each handler that uses `db`
  * `await db._getObj()` first: lazily, only when needed.
  */
-export const dbScope: MiddlewareHandler = async (_c, next) => {
-  await scoped(async () => {
-    await db._getObj(); // first: bind this request's connection
+export const dbScope: MiddlewareHandler = async (c, next) => {
+  return await scoped(async () => {
+    try {
+      await db._getObj(); // first: bind this request's connection
+    } catch (error) {
+      // No connection (a full pool, or a database that refuses): 503, so
+      // that clients back off.
+      const message = error instanceof Error ? error.message : String(error);
+      return c.json({ error: message }, 503);
+    }
     await next(); // the handler runs in here, in this scope
   });
 };
@@ -59,7 +66,7 @@ export function createApp(): Hono {
   app.get("/notes/:id{[0-9]+}", (c) => readNote(Number(c.req.param("id"))));
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((error, c) => {
-    // A full pool answers 503 so that clients back off; other errors 500.
+    // A pool that times out inside a handler answers 503; other errors 500.
     const status = error instanceof TimeoutError ? 503 : 500;
     return c.json({ error: error.message }, status);
   });

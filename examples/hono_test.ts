@@ -178,3 +178,19 @@ Deno.test("hono example through app.fetch: 201, 200, 404 for an unknown note or 
     assertEquals([s.nuses, s.nusing], [6, 0]);
   });
 });
+
+Deno.test("hono example: 503 when the database refuses connections", async () => {
+  db.set({
+    fun: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432")),
+    maxSize: 2,
+    timeout: 1_000,
+  });
+  try {
+    const res = await createApp().fetch(new Request("http://app/notes/1"));
+    assertEquals(res.status, 503);
+    const { error } = await res.json();
+    assert(String(error).includes("ECONNREFUSED"), error);
+  } finally {
+    await db._shutdown();
+  }
+});

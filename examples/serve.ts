@@ -35,14 +35,22 @@ export function handle(req: Request): Promise<Response> {
   return scoped(async () => {
     try {
       await db._getObj(); // first: bind this request's connection
+    } catch (error) {
+      // No connection (a full pool, or a database that refuses): 503, so
+      // that clients back off.
+      return failure(error, 503);
+    }
+    try {
       return await route(req);
     } catch (error) {
-      // A full pool answers 503 so that clients back off; other errors 500.
-      const status = error instanceof TimeoutError ? 503 : 500;
-      const message = error instanceof Error ? error.message : String(error);
-      return Response.json({ error: message }, { status });
+      return failure(error, error instanceof TimeoutError ? 503 : 500);
     }
   });
+}
+
+function failure(error: unknown, status: number): Response {
+  const message = error instanceof Error ? error.message : String(error);
+  return Response.json({ error: message }, { status });
 }
 
 /** Options of {@linkcode startServer}. */

@@ -81,3 +81,21 @@ Deno.test("serve example answers 503 when no connection comes within the timeout
     assertEquals(await res.json(), { count: 0 });
   });
 });
+
+Deno.test("serve example answers 503 when the database refuses connections", async () => {
+  db.set({
+    fun: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432")),
+    maxSize: 2,
+    timeout: 1_000,
+  });
+  const server = startServer({ port: 0 });
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/notes/1`);
+    assertEquals(res.status, 503);
+    const { error } = await res.json();
+    assert(String(error).includes("ECONNREFUSED"), error);
+  } finally {
+    await server.shutdown();
+    await db._shutdown();
+  }
+});
