@@ -41,8 +41,15 @@ export class Slot<T> {
   lastGet: number;
   /** When last returned (or created), on the pool's clock. */
   lastRet: number;
-  /** Next lent slot holding an equal primitive (see _lent.ts). */
+  /** Next slot holding the same object or equal primitive (_lent.ts). */
   dup: Slot<T> | undefined = undefined;
+  /** Whether the lent map holds it as lent (_lent.ts). */
+  lent = false;
+  /** Whether the lent map finds it by its object already (_lent.ts). */
+  known = false;
+  /** Links of the lent map's list of lent slots (_lent.ts). */
+  lentPrev: Slot<T> | undefined = undefined;
+  lentNext: Slot<T> | undefined = undefined;
 
   constructor(
     /** The pooled object. */

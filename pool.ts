@@ -39,7 +39,7 @@ import {
 } from "./_stats.ts";
 import { Backoff } from "./_backoff.ts";
 import { Slot, SlotState } from "./_slot.ts";
-import { LentMap } from "./_lent.ts";
+import { isWeakKey, LentMap } from "./_lent.ts";
 
 export type {
   GetOptions,
@@ -434,7 +434,7 @@ export class Pool<T> implements AsyncDisposable {
       this.#serve(this.#waiters.shift()!, slot.obj, now);
       return RESOLVED;
     }
-    this.#unlend(slot, slot); // ret looked it up: it heads its chain
+    this.#unlend(slot);
     if (this.#cfg.retter !== undefined) return this.#retThenRecycle(slot);
     return this.#recycle(slot, now);
   }
@@ -759,11 +759,10 @@ export class Pool<T> implements AsyncDisposable {
     this.#n.nuses++;
   }
 
-  // Takes a slot out of the lent map (it heads its chain of equal
-  // primitives when `head` is given); it is BUSY until it is recycled or
+  // Takes a slot out of the lent map; it is BUSY until it is recycled or
   // closed.
-  #unlend(slot: Slot<T>, head?: Slot<T>): void {
-    this.#lent.delete(slot, head);
+  #unlend(slot: Slot<T>): void {
+    this.#lent.delete(slot);
     slot.moveTo(BUSY);
   }
 
@@ -1186,6 +1185,7 @@ export class Pool<T> implements AsyncDisposable {
   // closer has settled, so a closing object still counts against maxSize.
   #close(slot: Slot<T>, why: string): Promise<void> {
     slot.moveTo(CLOSED);
+    this.#lent.forget(slot);
     this.#n.ndestroys++;
     this.#log.debug("Pool {pool}: closing {obj} ({why})", {
       obj: this.#hooks.trace(slot.obj, slot.n),
@@ -1424,9 +1424,4 @@ export class Pool<T> implements AsyncDisposable {
 /** Why the last new object was refused: it failed its check. */
 class CheckFailure extends Error {
   override name = "CheckFailure";
-}
-
-function isWeakKey(value: unknown): value is WeakKey {
-  return typeof value === "object" && value !== null ||
-    typeof value === "function";
 }
