@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { LATE, within } from "./_bounded.ts";
-import { FakeClock } from "./_testing.ts";
+import { withFakeClock } from "./_testing.ts";
 
 Deno.test("within() resolves with the work's value when it settles in time", async () => {
   assertEquals(await within(Promise.resolve(7), 1_000), 7);
@@ -12,9 +12,7 @@ Deno.test("within() resolves with the work's value when it settles in time", asy
 });
 
 Deno.test("within() resolves LATE at the limit, clears its timer, and a late rejection is handled", async () => {
-  const clock = new FakeClock();
-  const restore = clock.install();
-  try {
+  await withFakeClock(async (clock) => {
     let fail!: (e: Error) => void;
     const work = new Promise<number>((_, reject) => fail = reject);
     const result = within(work, 50);
@@ -24,9 +22,7 @@ Deno.test("within() resolves LATE at the limit, clears its timer, and a late rej
     assertEquals(await result, LATE);
     assertEquals(clock.poolTimers(), 0);
     fail(new Error("late")); // must not be an unhandled rejection
-  } finally {
-    restore();
-  }
+  });
 });
 
 Deno.test("within() resolves LATE as soon as the stop signal aborts, or at once if it did", async () => {

@@ -1,5 +1,6 @@
 import { assertEquals, assertStrictEquals } from "@std/assert";
 import { Signals, type Watcher } from "./_signals.ts";
+import { spyAbortListeners } from "./_testing.ts";
 
 // A waiter as Signals sees it, with a name to tell them apart.
 class W implements Watcher {
@@ -7,34 +8,10 @@ class W implements Watcher {
   constructor(readonly name: string) {}
 }
 
-// The "abort" listeners added to and removed from one signal.
-function spy(signal: AbortSignal): { added: unknown[]; removed: unknown[] } {
-  const added: unknown[] = [];
-  const removed: unknown[] = [];
-  const target = EventTarget.prototype;
-  signal.addEventListener = (
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void => {
-    if (type === "abort") added.push(listener);
-    target.addEventListener.call(signal, type, listener, options);
-  };
-  signal.removeEventListener = (
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void => {
-    if (type === "abort") removed.push(listener);
-    target.removeEventListener.call(signal, type, listener, options);
-  };
-  return { added, removed };
-}
-
 Deno.test("Signals adds one listener per signal, however many watch it", () => {
   const signals = new Signals<W>(() => {});
   const controller = new AbortController();
-  const listeners = spy(controller.signal);
+  const listeners = spyAbortListeners(controller.signal);
   const ws = Array.from({ length: 1_000 }, (_, i) => new W(`w${i}`));
   for (const w of ws) signals.watch(controller.signal, w);
   assertEquals(listeners.added.length, 1);
@@ -63,7 +40,7 @@ Deno.test("Signals tells every watcher even when each unwatches itself as it is 
     signals.unwatch(w); // as the pool does, through #detach
   });
   const controller = new AbortController();
-  const listeners = spy(controller.signal);
+  const listeners = spyAbortListeners(controller.signal);
   for (const name of ["a", "b", "c", "d"]) {
     signals.watch(controller.signal, new W(name));
   }
@@ -78,7 +55,7 @@ Deno.test("Signals removes a signal's listener with its last watcher, not before
   const told: string[] = [];
   const signals = new Signals<W>((w) => told.push(w.name));
   const controller = new AbortController();
-  const listeners = spy(controller.signal);
+  const listeners = spyAbortListeners(controller.signal);
   const a = new W("a");
   const b = new W("b");
   signals.watch(controller.signal, a);
@@ -108,7 +85,7 @@ Deno.test("Signals.unwatch() of a watcher never watched, or already gone, change
   const told: string[] = [];
   const signals = new Signals<W>((w) => told.push(w.name));
   const controller = new AbortController();
-  const listeners = spy(controller.signal);
+  const listeners = spyAbortListeners(controller.signal);
   const a = new W("a");
   signals.watch(controller.signal, a);
   signals.unwatch(new W("never watched"));
@@ -133,8 +110,8 @@ Deno.test("Signals gives each signal its own listener; aborting one tells only i
   const signals = new Signals<W>((w) => told.push(w.name));
   const first = new AbortController();
   const second = new AbortController();
-  const spy1 = spy(first.signal);
-  const spy2 = spy(second.signal);
+  const spy1 = spyAbortListeners(first.signal);
+  const spy2 = spyAbortListeners(second.signal);
   signals.watch(first.signal, new W("a1"));
   signals.watch(second.signal, new W("b1"));
   signals.watch(first.signal, new W("a2"));
@@ -153,7 +130,7 @@ Deno.test("Signals adds a new listener when a signal is watched again after its 
   const told: string[] = [];
   const signals = new Signals<W>((w) => told.push(w.name));
   const controller = new AbortController();
-  const listeners = spy(controller.signal);
+  const listeners = spyAbortListeners(controller.signal);
   const a = new W("a");
   signals.watch(controller.signal, a);
   signals.unwatch(a);

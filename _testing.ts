@@ -1,8 +1,10 @@
 // Helpers shared by the test files; not part of the published module.
 import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { assertEquals, assertInstanceOf } from "@std/assert";
 import { delay } from "@std/async/delay";
 import { setImmediate } from "node:timers";
 import { MAX_DELAY } from "./_timers.ts";
+import { Pool, type PoolOptions } from "./pool.ts";
 
 /** A small seeded PRNG (mulberry32), so a failing random test replays. */
 export function prng(seed: number): () => number {
@@ -210,4 +212,117 @@ export class FakeClock {
     this.now = target;
     await settle();
   }
+}
+
+/**
+ * Runs `fn` with a {@linkcode FakeClock} installed, real time restored
+ * after; with `frozenDate`, `Date.now()` is frozen too (for `stats().now`).
+ */
+export async function withFakeClock(
+  fn: (clock: FakeClock) => Promise<void>,
+  frozenDate?: number,
+): Promise<void> {
+  const clock = new FakeClock();
+  const restore = clock.install();
+  const realDateNow = Date.now;
+  if (frozenDate !== undefined) Date.now = () => frozenDate;
+  try {
+    await fn(clock);
+  } finally {
+    Date.now = realDateNow;
+    restore();
+  }
+}
+
+/**
+ * The fate of a promise, readable at any time without awaiting it (its
+ * rejection handled).
+ */
+export class Tracked<T> {
+  state: "pending" | "fulfilled" | "rejected" = "pending";
+  value: T | undefined = undefined;
+  reason: unknown = undefined;
+  constructor(readonly promise: Promise<T>) {
+    promise.then(
+      (value) => {
+        this.state = "fulfilled";
+        this.value = value;
+      },
+      (reason) => {
+        this.state = "rejected";
+        this.reason = reason;
+      },
+    );
+  }
+
+  /** Whether the promise has settled. */
+  get done(): boolean {
+    return this.state !== "pending";
+  }
+}
+
+/** The error `tracked` was rejected with, checked to be an `ErrorClass`. */
+export function rejection<E extends Error>(
+  tracked: Tracked<unknown>,
+  ErrorClass: new (...args: never[]) => E,
+): E {
+  assertEquals(tracked.state, "rejected");
+  assertInstanceOf(tracked.reason, ErrorClass);
+  return tracked.reason as E;
+}
+
+/** Tracks `promise` (see {@linkcode Tracked}). */
+export function track<T>(promise: Promise<T>): Tracked<T> {
+  return new Tracked(promise);
+}
+
+/** A promise that never settles: a hook or a connect that hangs forever. */
+export function never<V>(): Promise<V> {
+  return new Promise<V>(() => {});
+}
+
+/**
+ * The "abort" listeners added to and removed from one signal, through its
+ * own methods (wrapped on this instance).
+ */
+export function spyAbortListeners(signal: AbortSignal): {
+  added: EventListenerOrEventListenerObject[];
+  removed: EventListenerOrEventListenerObject[];
+} {
+  const added: EventListenerOrEventListenerObject[] = [];
+  const removed: EventListenerOrEventListenerObject[] = [];
+  const target = EventTarget.prototype;
+  signal.addEventListener = (
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void => {
+    if (type === "abort" && listener !== null) added.push(listener);
+    target.addEventListener.call(signal, type, listener, options);
+  };
+  signal.removeEventListener = (
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void => {
+    if (type === "abort" && listener !== null) removed.push(listener);
+    target.removeEventListener.call(signal, type, listener, options);
+  };
+  return { added, removed };
+}
+
+/** A pool (minSize 0) of audited resources: `fun` and `closer` feed `ledger`. */
+export function auditedPool(
+  ledger: Ledger,
+  options: Partial<PoolOptions<Res>> = {},
+): Pool<Res> {
+  return new Pool<Res>({
+    fun: (n) => {
+      ledger.begin();
+      return ledger.make(n);
+    },
+    closer: (r) => ledger.close(r),
+    minSize: 0,
+    ...options,
+  });
 }

@@ -16,37 +16,20 @@ import {
 import { Pool, type PoolOptions } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
 import {
-  FakeClock,
+  type FakeClock,
   Ledger,
+  never,
   nextTurn,
+  rejection,
   type Res,
   text,
+  track,
+  type Tracked,
+  withFakeClock,
   withLogs,
 } from "./_testing.ts";
 
 // ---- helpers ----
-
-/** A promise's outcome, readable at any moment without awaiting it. */
-interface Tracked<V> {
-  done: boolean;
-  value?: V;
-  error?: unknown;
-}
-
-function track<V>(promise: Promise<V>): Tracked<V> {
-  const t: Tracked<V> = { done: false };
-  promise.then(
-    (value) => {
-      t.done = true;
-      t.value = value;
-    },
-    (error) => {
-      t.done = true;
-      t.error = error;
-    },
-  );
-  return t;
-}
 
 /** Asserts that `t` rejected with an instance of `ErrorClass` whose message includes `fragment`. */
 function assertRejected(
@@ -54,25 +37,9 @@ function assertRejected(
   ErrorClass: new (message?: string, options?: ErrorOptions) => Error,
   fragment: string,
 ): Error {
-  assert(t.done, "still pending");
-  assertEquals(t.value, undefined, "resolved instead of rejecting");
-  assertInstanceOf(t.error, ErrorClass);
-  const error = t.error as Error;
+  const error = rejection(t, ErrorClass);
   assertStringIncludes(error.message, fragment);
   return error;
-}
-
-/** Runs `fn` with a FakeClock installed, restoring real time after. */
-async function withFakeClock(
-  fn: (clock: FakeClock) => Promise<void>,
-): Promise<void> {
-  const clock = new FakeClock();
-  const restore = clock.install();
-  try {
-    await fn(clock);
-  } finally {
-    restore();
-  }
 }
 
 /**
@@ -82,11 +49,6 @@ async function withFakeClock(
 async function advance(clock: FakeClock, ms: number): Promise<void> {
   await nextTurn();
   await clock.advance(ms, nextTurn);
-}
-
-/** A promise that never settles: a hook or a connect that hangs forever. */
-function never<V>(): Promise<V> {
-  return new Promise<V>(() => {});
 }
 
 const DAY = 86_400_000;
@@ -466,8 +428,8 @@ Deno.test("Pool whose fun hangs forever frees the slots and lanes at createTimeo
     const b = track(pool.get());
     await advance(clock, 1_000); // longer than any back-off delay
     assert(a.done && b.done);
-    assertEquals(a.error, undefined);
-    assertEquals(b.error, undefined);
+    assertEquals(a.reason, undefined);
+    assertEquals(b.reason, undefined);
     assertEquals(
       [a.value!.n, b.value!.n].sort(),
       ledger.created.map((r) => r.n).sort(),
@@ -560,7 +522,7 @@ Deno.test("Pool gives up a getter or retter after hookTimeout: the get succeeds,
     assert(obj.open);
     await advance(clock, 1);
     assert(ret.done);
-    assertEquals(ret.error, undefined);
+    assertEquals(ret.reason, undefined);
     assertEquals(ledger.closes.get(obj), 1);
     assertEquals(pool.nobjs, 0);
     const s = pool.stats();
@@ -617,7 +579,7 @@ for (const maxCreating of [undefined, 5]) {
         await nextTurn();
       }
       assert(all.done, "the 500 callers were not all served");
-      assertEquals(all.error, undefined);
+      assertEquals(all.reason, undefined);
       assertEquals(peak, lanes);
       assert(ledger.created.length <= 100, `${ledger.created.length}`);
       assertEquals(pool.stats().nuses, 500);
@@ -652,7 +614,7 @@ for (const maxCreating of [undefined, 3]) {
       assertEquals(calls.length, lanes);
       // each failure goes to the oldest caller still waiting
       for (let i = 0; i < lanes; i++) {
-        assertStrictEquals(callers[i].error, refused);
+        assertStrictEquals(callers[i].reason, refused);
       }
       assertFalse(callers[lanes].done);
 
@@ -687,7 +649,7 @@ for (const maxCreating of [undefined, 3]) {
       const failed = callers.filter((c) => c.done);
       assertEquals(failed.length, calls.length);
       assertEquals(callers.slice(0, calls.length), failed);
-      for (const c of failed) assertStrictEquals(c.error, refused);
+      for (const c of failed) assertStrictEquals(c.reason, refused);
 
       const done = track(pool.shutdown());
       await nextTurn();
@@ -1033,7 +995,7 @@ Deno.test("Pool.shutdown() while a retter hangs resolves within grace + closeTim
     assert(done.done);
     await advance(clock, 0);
     assert(ret.done);
-    assertEquals(ret.error, undefined);
+    assertEquals(ret.reason, undefined);
     assertEquals(ledger.closes.get(obj), 1);
     assertEquals(pool.nobjs, 0);
     assertEquals(pool.stats().badResets, 1);

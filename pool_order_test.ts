@@ -16,27 +16,19 @@ import {
 } from "@std/assert";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
-import { FakeClock, Ledger, nextTurn, type Res } from "./_testing.ts";
+import {
+  type FakeClock,
+  Ledger,
+  nextTurn,
+  rejection,
+  type Res,
+  spyAbortListeners,
+  track,
+  type Tracked,
+  withFakeClock,
+} from "./_testing.ts";
 
 // ---- helpers ----
-
-// Runs `fn` with fake timers and a fake `performance.now()`; with
-// `frozenDate`, `Date.now()` is frozen too (for `stats().now`).
-async function withFakeTime(
-  fn: (clock: FakeClock) => Promise<void>,
-  frozenDate?: number,
-): Promise<void> {
-  const clock = new FakeClock();
-  const restore = clock.install();
-  const realDateNow = Date.now;
-  if (frozenDate !== undefined) Date.now = () => frozenDate;
-  try {
-    await fn(clock);
-  } finally {
-    Date.now = realDateNow;
-    restore();
-  }
-}
 
 // A `fun` whose calls finish, fail or hang when the test says so; the
 // objects are audited by a ledger.
@@ -78,40 +70,6 @@ function factoryPool(
   });
 }
 
-// The fate of a promise, readable at any time without awaiting it (and its
-// rejection handled).
-class Tracked<T> {
-  state: "pending" | "fulfilled" | "rejected" = "pending";
-  value: T | undefined = undefined;
-  reason: unknown = undefined;
-  constructor(readonly promise: Promise<T>) {
-    promise.then(
-      (value) => {
-        this.state = "fulfilled";
-        this.value = value;
-      },
-      (reason) => {
-        this.state = "rejected";
-        this.reason = reason;
-      },
-    );
-  }
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  return new Tracked(promise);
-}
-
-// The error `tracked` was rejected with, checked to be an `ErrorClass`.
-function rejection<E extends Error>(
-  tracked: Tracked<unknown>,
-  ErrorClass: new (...args: never[]) => E,
-): E {
-  assertEquals(tracked.state, "rejected");
-  assertInstanceOf(tracked.reason, ErrorClass);
-  return tracked.reason as E;
-}
-
 // Checks a TimeoutError's message word for word, after the pool's name.
 function assertWhy(error: TimeoutError, rest: string): void {
   const prefix = "Cannot get an object from pool ";
@@ -145,38 +103,10 @@ async function shutDown<T>(pool: Pool<T>, clock: FakeClock): Promise<void> {
   assertEquals(clock.poolTimers(), 0, "no timer left after shutdown");
 }
 
-// The "abort" listeners added to and removed from one signal, through its
-// own methods (wrapped on this instance).
-function spyAbortListeners(signal: AbortSignal): {
-  added: EventListenerOrEventListenerObject[];
-  removed: EventListenerOrEventListenerObject[];
-} {
-  const added: EventListenerOrEventListenerObject[] = [];
-  const removed: EventListenerOrEventListenerObject[] = [];
-  const target = EventTarget.prototype;
-  signal.addEventListener = (
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void => {
-    if (type === "abort" && listener !== null) added.push(listener);
-    target.addEventListener.call(signal, type, listener, options);
-  };
-  signal.removeEventListener = (
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void => {
-    if (type === "abort" && listener !== null) removed.push(listener);
-    target.removeEventListener.call(signal, type, listener, options);
-  };
-  return { added, removed };
-}
-
 // ---- first come, first served across creations ----
 
 Deno.test("Pool hands a returned object to the waiter at once, not waiting for the creation its arrival started; that object then goes idle", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 2 });
     const obj0 = await lendNew(pool, factory); // A holds obj0
@@ -200,7 +130,7 @@ Deno.test("Pool hands a returned object to the waiter at once, not waiting for t
 });
 
 Deno.test("Pool gives the object of a creation started for a caller served meanwhile to the next waiter", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 2 });
     const obj0 = await lendNew(pool, factory);
@@ -225,7 +155,7 @@ Deno.test("Pool gives the object of a creation started for a caller served meanw
 });
 
 Deno.test("Pool serves a waiter from a return while fun hangs, and shutdown gives up the hung creation", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const ledger = new Ledger();
     const pool = new Pool<Res>({
       fun: (n) => n === 0 ? ledger.make(n) : new Promise<Res>(() => {}),
@@ -253,7 +183,7 @@ Deno.test("Pool serves a waiter from a return while fun hangs, and shutdown give
 });
 
 Deno.test("Pool gives whichever creation finishes first to the oldest waiter", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 3, maxCreating: 2 });
     const obj0 = await lendNew(pool, factory);
@@ -274,7 +204,7 @@ Deno.test("Pool gives whichever creation finishes first to the oldest waiter", a
 });
 
 Deno.test("Pool rejects the oldest waiter with fun's error when any creation fails; the other creation serves the next waiter", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 3, maxCreating: 2 });
     const obj0 = await lendNew(pool, factory);
@@ -301,7 +231,7 @@ Deno.test("Pool rejects the oldest waiter with fun's error when any creation fai
 });
 
 Deno.test("Pool creation that fails when nobody waits rejects nobody: the caller served by a return keeps its object", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 2 });
     const obj0 = await lendNew(pool, factory);
@@ -326,7 +256,7 @@ Deno.test("Pool creation that fails when nobody waits rejects nobody: the caller
 // ---- one abort listener per shared signal ----
 
 Deno.test("Pool waiters sharing one AbortSignal add one listener; aborting rejects all 1 000 at once with signal.reason", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 1 });
     const held = await lendNew(pool, factory);
@@ -358,7 +288,7 @@ Deno.test("Pool waiters sharing one AbortSignal add one listener; aborting rejec
 });
 
 Deno.test("Pool removes a shared signal's listener when the last of its 1 000 waiters is served, not before", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 1 });
     let obj = await lendNew(pool, factory);
@@ -383,7 +313,7 @@ Deno.test("Pool removes a shared signal's listener when the last of its 1 000 wa
 });
 
 Deno.test("Pool removes a shared signal's listener when the last of its 1 000 waiters times out, not before", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 1 });
     const held = await lendNew(pool, factory);
@@ -410,7 +340,7 @@ Deno.test("Pool removes a shared signal's listener when the last of its 1 000 wa
 });
 
 Deno.test("Pool removes a shared signal's listener with its last waiter, whether served, timed out, failed by a creation or refused at shutdown", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 2, maxCreating: 1 });
     const obj0 = await lendNew(pool, factory);
@@ -451,7 +381,7 @@ Deno.test("Pool removes a shared signal's listener with its last waiter, whether
 });
 
 Deno.test("Pool waiters on different signals each get their own listener; aborting one signal rejects only its waiters", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 1 });
     const held = await lendNew(pool, factory);
@@ -482,7 +412,7 @@ Deno.test("Pool waiters on different signals each get their own listener; aborti
 });
 
 Deno.test("Pool waiter aborting through its own signal leaves the others queued in order, their listeners in place", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 1 });
     const held = await lendNew(pool, factory);
@@ -531,7 +461,7 @@ Deno.test("Pool waiter aborting through its own signal leaves the others queued 
 // ---- TimeoutError says why ----
 
 Deno.test("Pool TimeoutError says all objects are in use", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 2 });
     const a = await lendNew(pool, factory);
@@ -554,7 +484,7 @@ Deno.test("Pool TimeoutError says all objects are in use", async () => {
 });
 
 Deno.test("Pool TimeoutError says creations are failing, with the last creation error as cause", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const errors: Error[] = [];
     const pool = new Pool({
       fun: (n): object => {
@@ -594,7 +524,7 @@ Deno.test("Pool TimeoutError says creations are failing, with the last creation 
 });
 
 Deno.test("Pool TimeoutError says creations are pending and none finished in time", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 2, maxCreating: 2 });
     const waiters = [track(pool.get({ timeout: 5 })), track(pool.get())];
@@ -619,7 +549,7 @@ Deno.test("Pool TimeoutError says creations are pending and none finished in tim
 });
 
 Deno.test("Pool TimeoutError says objects are failing their check when the only object failed it and is still closing", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     let failing = false;
     const closing = Promise.withResolvers<void>();
@@ -655,7 +585,7 @@ Deno.test("Pool TimeoutError says objects are failing their check when the only 
 });
 
 Deno.test("Pool TimeoutError blames the check when new objects fail it, never pointing to a cause it lacks", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     let made = 0;
     const pool = new Pool({
       fun: () => ({ n: made++ }),
@@ -685,7 +615,7 @@ Deno.test("Pool TimeoutError blames the check when new objects fail it, never po
 // ---- stats as JSON ----
 
 Deno.test("Pool String(pool) parses to exactly stats(), Infinity limits shown as null", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const cases: [
       Partial<PoolOptions<object>>,
       number | null,
@@ -712,7 +642,7 @@ Deno.test("Pool String(pool) parses to exactly stats(), Infinity limits shown as
 });
 
 Deno.test("Pool String(pool) parses to exactly stats() after activity: objects idle and lent, a wait, an abort, a failure, housekeeping", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, {
       minSize: 1,
@@ -775,7 +705,7 @@ Deno.test("Pool String(pool) parses to exactly stats() after activity: objects i
 // ---- bad signals ----
 
 Deno.test("Pool.get() refuses a signal that is not an AbortSignal at once, and on an exhausted pool nothing fires later", async () => {
-  await withFakeTime(async (clock) => {
+  await withFakeClock(async (clock) => {
     const factory = new Factory();
     const pool = factoryPool(factory, { maxSize: 1, timeout: 100 });
     const held = await lendNew(pool, factory);

@@ -13,7 +13,13 @@ import {
 import { delay } from "@std/async/delay";
 import { Pool } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
-import { FakeClock, Ledger, nextTurn, type Res, waitFor } from "./_testing.ts";
+import {
+  Ledger,
+  nextTurn,
+  type Res,
+  waitFor,
+  withFakeClock,
+} from "./_testing.ts";
 
 Deno.test("Pool check on borrow closes a dead object and hands out another within the same get", async () => {
   const ledger = new Ledger();
@@ -261,9 +267,7 @@ Deno.test("Pool's back-off grows while every new object fails its check, as afte
   // fails its check. Its delays must grow (100, 200, 400, 800, 1000 ms
   // ceilings, each delay at least half of it), not restart from the first
   // ceiling because `fun` itself succeeded.
-  const clock = new FakeClock();
-  const restore = clock.install();
-  try {
+  await withFakeClock(async (clock) => {
     let created = 0;
     const pool = new Pool({
       fun: () => ({ n: created++ }),
@@ -283,7 +287,5 @@ Deno.test("Pool's back-off grows while every new object fails its check, as afte
     assert(created >= 4, `${created}: the pool gave up trying`);
     await pool.shutdown();
     assertInstanceOf(await waiting, PoolError);
-  } finally {
-    restore();
-  }
+  });
 });

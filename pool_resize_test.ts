@@ -7,25 +7,11 @@ import {
 } from "@std/assert";
 import { Pool } from "./pool.ts";
 import { PoolError } from "./errors.ts";
-import { Ledger, type Res } from "./_testing.ts";
-
-function ledgerPool(
-  ledger: Ledger,
-  options: { maxSize: number; minSize: number },
-): Pool<Res> {
-  return new Pool<Res>({
-    fun: (n) => {
-      ledger.begin();
-      return ledger.make(n);
-    },
-    closer: (r) => ledger.close(r),
-    ...options,
-  });
-}
+import { auditedPool, Ledger } from "./_testing.ts";
 
 Deno.test("Pool.resize() growing maxSize serves the waiters at once", async () => {
   const ledger = new Ledger();
-  await using pool = ledgerPool(ledger, { maxSize: 1, minSize: 0 });
+  await using pool = auditedPool(ledger, { maxSize: 1, minSize: 0 });
   const held = await pool.get();
   const waiting = [pool.get(), pool.get()];
   assertEquals(pool.nwaiting, 2);
@@ -38,7 +24,7 @@ Deno.test("Pool.resize() growing maxSize serves the waiters at once", async () =
 
 Deno.test("Pool.resize() growing minSize creates up to it", async () => {
   const ledger = new Ledger();
-  await using pool = ledgerPool(ledger, { maxSize: 5, minSize: 0 });
+  await using pool = auditedPool(ledger, { maxSize: 5, minSize: 0 });
   await pool.resize({ minSize: 3 });
   await pool.fill();
   assertEquals(pool.navail, 3);
@@ -47,7 +33,7 @@ Deno.test("Pool.resize() growing minSize creates up to it", async () => {
 
 Deno.test("Pool.resize() shrinking closes the least recently used idle objects first", async () => {
   const ledger = new Ledger();
-  await using pool = ledgerPool(ledger, { maxSize: 4, minSize: 0 });
+  await using pool = auditedPool(ledger, { maxSize: 4, minSize: 0 });
   const objs = await Promise.all([1, 2, 3, 4].map(() => pool.get()));
   for (const obj of objs) await pool.ret(obj); // objs[0] idle the longest
   await pool.resize({ maxSize: 2 });
@@ -60,7 +46,7 @@ Deno.test("Pool.resize() shrinking closes the least recently used idle objects f
 
 Deno.test("Pool.resize() never takes objects in use: they close as they come back, down to the new maxSize", async () => {
   const ledger = new Ledger();
-  await using pool = ledgerPool(ledger, { maxSize: 3, minSize: 0 });
+  await using pool = auditedPool(ledger, { maxSize: 3, minSize: 0 });
   const [a, b, c] = await Promise.all([pool.get(), pool.get(), pool.get()]);
   await pool.resize({ maxSize: 1 });
   assertEquals(pool.nusing, 3); // nothing taken from its borrower
@@ -106,7 +92,7 @@ Deno.test("Pool.resize() validates like the constructor, and refuses a pool shut
 
 Deno.test("Pool.resize() to no limit lets every waiter have an object", async () => {
   const ledger = new Ledger();
-  await using pool = ledgerPool(ledger, { maxSize: 1, minSize: 0 });
+  await using pool = auditedPool(ledger, { maxSize: 1, minSize: 0 });
   const held = await pool.get();
   const waiting = Array.from({ length: 5 }, () => pool.get());
   await pool.resize({ maxSize: 0 });

@@ -11,6 +11,7 @@ import { delay } from "@std/async/delay";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { PoolError, TimeoutError } from "./errors.ts";
 import {
+  auditedPool,
   FakeClock,
   Ledger,
   nextTurn,
@@ -18,24 +19,9 @@ import {
   settle,
   text,
   waitFor,
+  withFakeClock,
   withLogs,
 } from "./_testing.ts";
-
-// A pool of audited resources; `fun` and `closer` feed the ledger.
-function auditedPool(
-  ledger: Ledger,
-  options: Partial<PoolOptions<Res>> = {},
-): Pool<Res> {
-  return new Pool<Res>({
-    fun: (n) => {
-      ledger.begin();
-      return ledger.make(n);
-    },
-    closer: (r) => ledger.close(r),
-    minSize: 0,
-    ...options,
-  });
-}
 
 // ---- options ----
 
@@ -289,9 +275,7 @@ Deno.test("Pool.get() takes the pool's timeout unless the call gives one", async
 });
 
 Deno.test("Pool waiters with different timeouts each time out at their own deadline, on one timer", async () => {
-  const clock = new FakeClock();
-  const restore = clock.install();
-  try {
+  await withFakeClock(async (clock) => {
     const pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
     const held = await pool.get();
     const timers = clock.poolTimers();
@@ -318,15 +302,11 @@ Deno.test("Pool waiters with different timeouts each time out at their own deadl
     await pool.ret(held);
     await pool.shutdown();
     assertEquals(clock.poolTimers(), 0);
-  } finally {
-    restore();
-  }
+  });
 });
 
 Deno.test("Pool.get() never times out early after a long synchronous stretch, while an earlier deadline holds the timer", async () => {
-  const clock = new FakeClock();
-  const restore = clock.install();
-  try {
+  await withFakeClock(async (clock) => {
     const pool = new Pool({ fun: () => ({}), maxSize: 1, minSize: 0 });
     const held = await pool.get(); // the pool reads the clock: +0
     const outcome: string[] = [];
@@ -346,9 +326,7 @@ Deno.test("Pool.get() never times out early after a long synchronous stretch, wh
     assertEquals(outcome, ["first at +60", "second at +150"]);
     await pool.ret(held);
     await pool.shutdown();
-  } finally {
-    restore();
-  }
+  });
 });
 
 Deno.test("Pool durations beyond the longest timer delay never fire after 1 ms: get() timeout, hkDelay, shutdown grace", async () => {
@@ -693,9 +671,7 @@ Deno.test("Pool health checks close unhealthy, throwing and hung objects", async
 });
 
 Deno.test("Pool does not hand out an object while its health check runs", async () => {
-  const clock = new FakeClock();
-  const restore = clock.install();
-  try {
+  await withFakeClock(async (clock) => {
     const checking = Promise.withResolvers<void>();
     const verdict = Promise.withResolvers<boolean>();
     const pool = new Pool({
@@ -724,9 +700,7 @@ Deno.test("Pool does not hand out an object while its health check runs", async 
     assertEquals(obj.n, 0);
     await pool.ret(obj);
     await pool.shutdown();
-  } finally {
-    restore();
-  }
+  });
 });
 
 Deno.test("Pool runs health checks every healthFreq rounds", async () => {
