@@ -14,6 +14,7 @@ import {
   skipWithoutPg,
   startOrFail,
   startScript,
+  withClient,
 } from "./_pg_testing.ts";
 
 /** A PgBouncer in front of a test's PostgreSQL. */
@@ -129,18 +130,11 @@ export function bouncerUrl(b: Bouncer, name: string): string {
  * Runs `fn` on one short-lived connection to the pooler's admin console
  * (the `pgbouncer` database: simple queries only, `SHOW …`).
  */
-export async function bouncerAdmin<R>(
+export function bouncerAdmin<R>(
   b: Bouncer,
   fn: (c: pg.Client) => Promise<R>,
 ): Promise<R> {
-  const c = new pg.Client({ connectionString: bouncerUrl(b, "pgbouncer") });
-  c.on("error", () => {});
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
+  return withClient({ connectionString: bouncerUrl(b, "pgbouncer") }, fn);
 }
 
 /** One row of `SHOW POOLS`: a (database, user) pair's connections. */

@@ -229,14 +229,22 @@ export function pgCtl(
 }
 
 /** One short-lived admin connection (the server may restart between). */
-export async function admin<R>(
+export function admin<R>(
   s: Server,
   fn: (c: pg.Client) => Promise<R>,
 ): Promise<R> {
-  const c = new pg.Client({
-    connectionString: s.url,
-    application_name: "ppp_admin",
-  });
+  return withClient(
+    { connectionString: s.url, application_name: "ppp_admin" },
+    fn,
+  );
+}
+
+/** Runs `fn` on a new client, ended afterwards whatever `fn` does. */
+export async function withClient<R>(
+  config: pg.ClientConfig,
+  fn: (c: pg.Client) => Promise<R>,
+): Promise<R> {
+  const c = new pg.Client(config);
   c.on("error", () => {});
   await c.connect();
   try {

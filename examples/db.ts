@@ -195,6 +195,37 @@ export async function usePostgres(
   );
 }
 
+/** What {@linkcode useDatabaseFromEnv} set up. */
+export interface Database {
+  /** Says which backend, for a log line. */
+  readonly label: string;
+  /** Shuts `db` down and removes SQLite's temp dir, if any. */
+  close(): Promise<void>;
+}
+
+/**
+ * Sets `db` up for an app's `main`: on PostgreSQL when `DATABASE_URL` is
+ * set, else on SQLite in a new temp dir.
+ */
+export async function useDatabaseFromEnv(
+  options: DbPoolOptions,
+): Promise<Database> {
+  const url = Deno.env.get("DATABASE_URL");
+  if (url !== undefined) {
+    await usePostgres(url, options);
+    return { label: "PostgreSQL", close: () => db._shutdown() };
+  }
+  const dir = await Deno.makeTempDir();
+  useSqlite(`${dir}/app.db`, options);
+  return {
+    label: `SQLite in ${dir}`,
+    close: async () => {
+      await db._shutdown();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 /** Drops the demo table (PostgreSQL: the database outlives the demo). */
 export async function dropTable(): Promise<void> {
   await db._obj((conn) => conn.query(`DROP TABLE IF EXISTS ${TABLE}`));

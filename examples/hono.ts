@@ -21,7 +21,7 @@
 // sent, as the connection is back in the pool by then.
 import { Hono, type MiddlewareHandler } from "hono";
 import { scoped, TimeoutError } from "../mod.ts";
-import { db, usePostgres, useSqlite } from "./db.ts";
+import { db, useDatabaseFromEnv } from "./db.ts";
 import { countNotes, createNote, readNote } from "./handlers.ts";
 
 /**
@@ -99,23 +99,14 @@ if (import.meta.main) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Cannot serve on port '${arg}': expected 0…65535`);
   }
-  const url = Deno.env.get("DATABASE_URL");
-  const dir = url === undefined ? await Deno.makeTempDir() : undefined;
-  if (url !== undefined) {
-    await usePostgres(url, { maxSize: 10, timeout: 5_000 });
-  } else {
-    useSqlite(`${dir}/app.db`, { maxSize: 10, timeout: 5_000 });
-  }
+  const database = await useDatabaseFromEnv({ maxSize: 10, timeout: 5_000 });
   const server = startServer({ port });
   console.log(
-    `Hono serving on http://127.0.0.1:${server.addr.port}/ with ${
-      url === undefined ? `SQLite in ${dir}` : "PostgreSQL"
-    }; Ctrl-C to stop`,
+    `Hono serving on http://127.0.0.1:${server.addr.port}/ with ${database.label}; Ctrl-C to stop`,
   );
   Deno.addSignalListener("SIGINT", async () => {
     await server.shutdown();
-    await db._shutdown();
-    if (dir !== undefined) await Deno.remove(dir, { recursive: true });
+    await database.close();
     Deno.exit(0);
   });
 }

@@ -9,7 +9,7 @@
 // whatever the load; the connection goes back to the pool when the
 // handler settles, even when it throws.
 import { scoped, TimeoutError } from "../mod.ts";
-import { db, usePostgres, useSqlite } from "./db.ts";
+import { db, useDatabaseFromEnv } from "./db.ts";
 import { countNotes, createNote, readNote } from "./handlers.ts";
 
 const NOTE = new URLPattern({ pathname: "/notes/:id(\\d+)" });
@@ -72,23 +72,14 @@ export function startServer(
 }
 
 if (import.meta.main) {
-  const url = Deno.env.get("DATABASE_URL");
-  const dir = url === undefined ? await Deno.makeTempDir() : undefined;
-  if (url !== undefined) {
-    await usePostgres(url, { maxSize: 10, timeout: 5_000 });
-  } else {
-    useSqlite(`${dir}/app.db`, { maxSize: 10, timeout: 5_000 });
-  }
+  const database = await useDatabaseFromEnv({ maxSize: 10, timeout: 5_000 });
   const server = startServer({ port: Number(Deno.env.get("PORT") ?? 8000) });
   console.log(
-    `Serving on http://127.0.0.1:${server.addr.port}/ with ${
-      url === undefined ? `SQLite in ${dir}` : "PostgreSQL"
-    }; Ctrl-C to stop`,
+    `Serving on http://127.0.0.1:${server.addr.port}/ with ${database.label}; Ctrl-C to stop`,
   );
   Deno.addSignalListener("SIGINT", async () => {
     await server.shutdown();
-    await db._shutdown();
-    if (dir !== undefined) await Deno.remove(dir, { recursive: true });
+    await database.close();
     Deno.exit(0);
   });
 }
