@@ -380,8 +380,16 @@ export class Pool<T> implements AsyncDisposable {
 
   // Why a caller with timeout 0 gets nothing.
   #noQueueError(what: string): TimeoutError {
+    return this.#noObjectError(
+      `as ${what}, and 'timeout' is 0 (never waits)`,
+    );
+  }
+
+  // A caller got no object: `how` (when or why), then what an operator
+  // should look at; while creations fail, their last error as cause.
+  #noObjectError(how: string): TimeoutError {
     return new TimeoutError(
-      `Cannot get an object from pool "${this.#name}" as ${what}, and 'timeout' is 0 (never waits): ${this.#whyNone()}`,
+      `Cannot get an object from pool "${this.#name}" ${how}: ${this.#whyNone()}`,
       this.#backoff.failures > 0 ? { cause: this.#lastCreateError } : undefined,
     );
   }
@@ -801,13 +809,7 @@ export class Pool<T> implements AsyncDisposable {
     const timeout = w.deadline!.timeout;
     this.#timedOut();
     this.#detach(w);
-    const failing = this.#backoff.failures > 0;
-    w.reject(
-      new TimeoutError(
-        `Cannot get an object from pool "${this.#name}" within ${timeout} ms: ${this.#whyNone()}`,
-        failing ? { cause: this.#lastCreateError } : undefined,
-      ),
-    );
+    w.reject(this.#noObjectError(`within ${timeout} ms`));
   }
 
   // Why a caller found no object: what an operator should look at.
