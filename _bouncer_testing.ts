@@ -6,7 +6,7 @@
 // PgBouncer is installed. Locally a test is skipped loudly when no pooler
 // can be had; under CI=true it must run. Not published.
 // @ts-types="npm:@types/pg@^8"
-import pg from "pg";
+import type pg from "pg";
 import {
   CI,
   run,

@@ -153,6 +153,60 @@ export interface Attempt {
   ok: boolean;
 }
 
+/** A request of a load, with its error when it failed. */
+export interface Done extends Attempt {
+  err?: unknown;
+}
+
+/** Runs `fn` and says when it started and ended, and how. */
+export async function timed(fn: () => Promise<unknown>): Promise<Done> {
+  const start = performance.now();
+  try {
+    await fn();
+    return { start, end: performance.now(), ok: true };
+  } catch (err) {
+    return { start, end: performance.now(), ok: false, err };
+  }
+}
+
+/** A running {@linkcode load}. */
+export interface Load<D extends Attempt> {
+  /** Every request so far, in the order they ended. */
+  readonly done: D[];
+  /** Stops starting requests; resolves when every worker is done. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `workers` handlers, each running `attempt` back to back until stopped;
+ * `after` runs after each one (a sampler). A failure may come without
+ * I/O: the worker then lets timers run before the next.
+ */
+export function load<D extends Attempt>(
+  workers: number,
+  attempt: () => Promise<D>,
+  after: () => void = () => {},
+): Load<D> {
+  const done: D[] = [];
+  let running = true;
+  const worker = async () => {
+    while (running) {
+      const d = await attempt();
+      done.push(d);
+      if (!d.ok) await delay(0);
+      after();
+    }
+  };
+  const all = Array.from({ length: workers }, worker);
+  return {
+    done,
+    async stop() {
+      running = false;
+      await Promise.all(all);
+    },
+  };
+}
+
 /**
  * How a load came back after an {@linkcode outage}: ms from `tUp` to the
  * end of the first success started after the server went down, and the

@@ -20,6 +20,8 @@ import { LATE, within } from "./_bounded.ts";
 import { FaultProxy } from "./_fault_proxy.ts";
 import {
   admin,
+  type Load as PgLoad,
+  load,
   type Server,
   serverConns,
   skipWithoutPg,
@@ -266,27 +268,19 @@ async function request(db: Proxy<Db>): Promise<Done> {
 
 /** WORKERS handlers, each running requests back to back until stopped. */
 class Load {
-  readonly done: Done[] = [];
-  #running = true;
-  readonly #workers: Promise<void>[];
+  readonly #load: PgLoad<Done>;
 
   constructor(db: Proxy<Db>, sample: () => void) {
-    const worker = async () => {
-      while (this.#running) {
-        const d = await request(db);
-        this.done.push(d);
-        // a failure may come without I/O: let timers run
-        if (!d.ok) await delay(0);
-        sample();
-      }
-    };
-    this.#workers = Array.from({ length: WORKERS }, worker);
+    this.#load = load(WORKERS, () => request(db), sample);
+  }
+
+  get done(): Done[] {
+    return this.#load.done;
   }
 
   /** Stops starting requests; resolves when every handler is done. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    await Promise.all(this.#workers);
+  stop(): Promise<void> {
+    return this.#load.stop();
   }
 
   failures(from: number, to = Infinity): Done[] {

@@ -5,13 +5,13 @@
 // discarded client. The server comes from `.ci/run` or is started here (see
 // _pg_testing.ts); locally the test is skipped loudly without one.
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { delay } from "@std/async/delay";
 import { type Db, postgresOptions } from "./examples/db.ts";
 import type { Pool } from "./pool.ts";
 import { Proxy, type ProxyPoolOptions } from "./proxy.ts";
 import { scoped } from "./scope.ts";
 import {
   admin,
+  load,
   type Outage,
   outage,
   pgCtl,
@@ -21,6 +21,7 @@ import {
   skipWithoutPg,
   startServer,
   stopServer,
+  timed,
   until,
 } from "./_pg_testing.ts";
 
@@ -111,36 +112,21 @@ Deno.test({
             maxTotal = Math.max(maxTotal, pool.nobjs + pool.ncreating);
           };
           const sampler = setInterval(sample, 5);
-          interface Done {
-            start: number;
-            end: number;
-            ok: boolean;
-            err?: unknown;
-          }
-          const done: Done[] = [];
-          let running = true;
-          const worker = async () => {
-            while (running) {
-              const start = performance.now();
-              try {
-                await scoped(async () => {
+          const t0 = performance.now();
+          const traffic = load(
+            50,
+            () =>
+              timed(() =>
+                scoped(async () => {
                   await db._getObj();
                   await db.query("SELECT 1");
-                });
-                done.push({ start, end: performance.now(), ok: true });
-              } catch (err) {
-                done.push({ start, end: performance.now(), ok: false, err });
-                // a failure may come without I/O: let timers run
-                await delay(0);
-              }
-              sample();
-            }
-          };
-          const t0 = performance.now();
-          let workers: Promise<void>[] = [];
+                })
+              ),
+            sample,
+          );
+          const { done } = traffic;
           let phases: Outage;
           try {
-            workers = Array.from({ length: 50 }, worker);
             // 1 s of traffic, 1 s of outage, 5 s
             phases = await outage(
               () => pgCtl(s, "stop", "fast"),
@@ -148,8 +134,7 @@ Deno.test({
               { lead: 1_000, gap: 1_000, tail: 5_000 },
             );
           } finally {
-            running = false;
-            await Promise.all(workers);
+            await traffic.stop();
             clearInterval(sampler);
           }
           sample();

@@ -14,12 +14,14 @@ import { scoped } from "./scope.ts";
 import { TimeoutError } from "./errors.ts";
 import {
   admin,
+  load,
   pgCtl,
   type Server,
   serverConns,
   skipWithoutPg,
   startServer,
   stopServer,
+  timed,
   until,
 } from "./_pg_testing.ts";
 
@@ -249,26 +251,12 @@ Deno.test({
             backoffMax: 1_000, // so that a 3 s outage sees several attempts
           });
           const { pool, attempts, closerHangs } = pg5;
-          interface Done {
-            start: number;
-            end: number;
-            ok: boolean;
-            err?: unknown;
-          }
-          const done: Done[] = [];
-          let running = true;
-          const worker = async () => {
-            while (running) {
-              const start = performance.now();
-              try {
-                await request(pg5, (c) => c.query("SELECT 1"), timeout);
-                done.push({ start, end: performance.now(), ok: true });
-              } catch (err) {
-                done.push({ start, end: performance.now(), ok: false, err });
-              }
-            }
-          };
-          const workers = Array.from({ length: 8 }, worker);
+          const traffic = load(
+            8,
+            () =>
+              timed(() => request(pg5, (c) => c.query("SELECT 1"), timeout)),
+          );
+          const { done } = traffic;
           const oks = () => done.filter((d) => d.ok).length;
           await until("load to run", () => oks() >= 200, 10_000);
 
@@ -297,8 +285,7 @@ Deno.test({
             () => done.filter((d) => d.start >= firstOk.end).length >= 100,
             10_000,
           );
-          running = false;
-          await Promise.all(workers);
+          await traffic.stop();
 
           const downErrs = done.filter((d) =>
             !d.ok && d.start >= tDown && d.end <= tStart
