@@ -266,6 +266,14 @@ async function request(db: Proxy<Db>): Promise<Done> {
   }
 }
 
+/** A fault proxy in front of server `s`, passing traffic for now. */
+function proxyTo(s: Server): Promise<FaultProxy> {
+  return FaultProxy.start({
+    hostname: "127.0.0.1",
+    port: Number(new URL(s.url).port),
+  });
+}
+
 /** WORKERS handlers, each running requests back to back until stopped. */
 class Load {
   readonly #load: PgLoad<Done>;
@@ -484,10 +492,7 @@ Deno.test({
           const TIMEOUT = 1_000;
           const CREATE_TIMEOUT = 1_500;
           const HOLE = 3_000;
-          const fp = await FaultProxy.start({
-            hostname: "127.0.0.1",
-            port: Number(new URL(s.url).port),
-          });
+          const fp = await proxyTo(s);
           using ledger = new ClientLedger(fp.port);
           const svc = service(s, fp, app, TIMEOUT, {
             createTimeout: CREATE_TIMEOUT,
@@ -611,10 +616,7 @@ Deno.test({
           // are held while stalled: createTimeout 1 500 ms gives up on them.
           const TIMEOUT = 1_000;
           const STALL = 2_000;
-          const fp = await FaultProxy.start({
-            hostname: "127.0.0.1",
-            port: Number(new URL(s.url).port),
-          });
+          const fp = await proxyTo(s);
           using ledger = new ClientLedger(fp.port);
           const svc = service(s, fp, app, TIMEOUT, {
             createTimeout: 1_500,
@@ -729,10 +731,7 @@ Deno.test({
           const TIMEOUT = 5_000;
           const GRACE = 1_000;
           const CLOSE_TIMEOUT = 5_000;
-          const fp = await FaultProxy.start({
-            hostname: "127.0.0.1",
-            port: Number(new URL(s.url).port),
-          });
+          const fp = await proxyTo(s);
           using ledger = new ClientLedger(fp.port);
           // the defaults, spelled out: the bound below depends on them
           const svc = service(s, fp, app, TIMEOUT, {
